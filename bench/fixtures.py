@@ -1,0 +1,59 @@
+"""Generated inputs, cached in bench/work/: they are not what is measured, and generating 1 M lines takes a while.
+
+A cached input is reused only while its arguments and the generator's code are unchanged (a digest of both is kept
+beside it), so a changed generator never benchmarks stale files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+from bench.measure import ROOT
+from bench.sizes import SEED
+
+GENERATOR = ("include/storekpi/generate",)
+
+
+def code_digest(*names: str, extra: object = None) -> str:
+    """sha256 over the given source files and folders (their *.py), plus `extra` as JSON."""
+    digest = hashlib.sha256(json.dumps(extra, default=str).encode())
+    for name in names:
+        path = ROOT / name
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(source.relative_to(ROOT).as_posix().encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def landing(root: Path, *, stores: int, days: int, orders_per_day: int, end_date: date) -> Path:
+    """`storekpi generate` output in root/landing (regenerated when its arguments or the generator change)."""
+    key = code_digest(*GENERATOR, extra=["landing", stores, days, orders_per_day, SEED, end_date])
+    out, marker = root / "landing", root / f".landing-{key}"
+    if not marker.exists():
+        from storekpi import generate
+
+        shutil.rmtree(root, ignore_errors=True)
+        generate.generate(out, stores=stores, days=days, seed=SEED, end_date=end_date,
+                          orders_per_day=orders_per_day)
+        marker.touch()
+    return out
+
+
+def shopify_export(folder: Path, lines: int) -> Path:
+    """One Shopify `orders_export` CSV with exactly `lines` line rows."""
+    key = code_digest(*GENERATOR, extra=["shopify_orders", lines, SEED])
+    path = folder / f"orders_export_{lines}_{key}.csv"
+    if not path.exists():
+        from storekpi import generate
+
+        for stale in folder.glob(f"orders_export_{lines}_*.csv"):
+            stale.unlink()
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        generate.write_shopify_orders(partial, lines=lines, seed=SEED)
+        partial.replace(path)
+    return path

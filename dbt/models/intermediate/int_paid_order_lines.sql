@@ -1,0 +1,37 @@
+-- Lines of the orders that count (paid on or before D), with their order's paid date and money, so line-level
+-- marts (SKU demand, discount checks) never re-derive which orders count.
+with lines as (
+
+    select * from {{ ref('int_order_lines_latest') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_order_facts') }}
+
+),
+
+final as (
+
+    select
+        lines.store_id,
+        lines.order_id,
+        lines.line_number,
+        orders.paid_date,
+        lines.sku,
+        lines.product_name,
+        lines.quantity,
+        lines.unit_price,
+        lines.compare_at_price,
+        lines.list_price,
+        orders.gross_sales as order_gross_sales,
+        orders.net_sales as order_net_sales
+    from lines
+    inner join orders
+        on lines.store_id = orders.store_id
+        and lines.order_id = orders.order_id
+
+)
+
+select * from final

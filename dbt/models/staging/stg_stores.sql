@@ -1,0 +1,26 @@
+with source as (
+
+    select * from {{ source('raw', 'stores') }}
+
+),
+
+renamed as (
+
+    select
+        store_id,
+        name as store_name,
+        platform,
+        timezone,
+        currency,
+        conversion_rate_min,
+        positive_review_rate_min,
+        daily_orders_min,
+        cover_days_min,
+        discount_floor,
+        max_quarantine_share
+
+    from source
+
+)
+
+select * from renamed

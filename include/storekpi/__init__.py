@@ -1,0 +1,1 @@
+"""storekpi: nightly KPI warehouse for online shops."""

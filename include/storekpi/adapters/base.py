@@ -1,0 +1,90 @@
+"""What an adapter is: data describing one export layout, not code.
+
+A `Layout` lists the `Field`s of one known export (header + aliases, how to parse the cell, whether it is required,
+personal, or belongs to the order rather than the line). The shared reader finds the header row and maps columns
+onto fields by these names; `canonical` types, checks and maps the fields onto the raw model. A platform module is
+therefore a table of layouts per dataset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# How a cell is parsed (see `parsing.py`).
+KINDS = (
+    "text",
+    "identity",  # personal identifier (e-mail, buyer nickname, customer id): hashed into customer_key, never stored
+    "currency",  # ISO code, checked against the store's currency
+    "amount",  # money: currency signs and thousands separators allowed
+    "count",  # whole number: thousands separators allowed
+    "quantity",  # whole, non-negative number (reasons non_integer_quantity / negative_quantity)
+    "stock_level",  # whole number that may be negative (oversold stock: the marts treat on_hand <= 0 as stockout)
+    "timestamp",  # with or without offset; converted to store-local wall-clock time
+    "date",
+    "rating",  # 1..5
+    "rating_word",  # Taobao 好评 / 中评 / 差评
+)
+
+
+def normalise_header(header: str) -> str:
+    """Header comparison ignores a byte-order mark, surrounding whitespace and case."""
+    return header.replace("\ufeff", "").strip().lower()
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # canonical name (a raw column name where one exists)
+    headers: tuple[str, ...]  # header and aliases; the first one present in a file wins
+    kind: str = "text"
+    required: bool = False  # every row must carry a value (missing_required)
+    optional: bool = False  # the header may be absent from the file
+    personal: bool = False  # never stored, never shown in quarantine raw_values or messages
+    order_level: bool = False  # line-grain order exports: belongs to the order, taken from its first row
+    future_check: bool = False  # future_date when dated more than one day after the export date
+    fallback: str | None = None  # field whose cell is used when this one is empty (or its column absent)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown field kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One known export file layout of a platform's dataset."""
+
+    platform: str
+    dataset: str
+    name: str  # human name used in messages, e.g. "order report (ExportOrderList)"
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]  # fields identifying the entity (duplicate_conflict, review_id)
+    entity: str  # how the entity is named in messages: "order", "day", "SKU", ...
+    role: str = "rows"  # taobao orders: "order_report" | "line_report"; line-grain orders: "order_lines"
+    hash_key: bool = False  # the key contains personal data: review_id becomes its salted hash
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def match(self, headers: list[str]) -> dict[str, int] | None:
+        """Field name -> column index, or None when a non-optional field has no column."""
+        positions: dict[str, int] = {}
+        for index, header in enumerate(headers):
+            positions.setdefault(normalise_header(header), index)
+        matched: dict[str, int] = {}
+        for field in self.fields:
+            index = next((positions[h.lower()] for h in field.headers if h.lower() in positions), None)
+            if index is not None:
+                matched[field.name] = index
+            elif not field.optional:
+                return None
+        return matched
+
+    def describe(self) -> str:
+        """The expected headers, for the message of a rejected file."""
+        required = ", ".join(_with_aliases(f) for f in self.fields if not f.optional)
+        optional = ", ".join(_with_aliases(f) for f in self.fields if f.optional)
+        return f"{self.name}: {required}" + (f" (optional: {optional})" if optional else "")
+
+
+def _with_aliases(field: Field) -> str:
+    first, *aliases = field.headers
+    return first + (f" [or {' / '.join(aliases)}]" if aliases else "")

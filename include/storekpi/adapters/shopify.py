@@ -1,0 +1,78 @@
+"""Shopify admin exports (sources.md "platform: shopify")."""
+
+from __future__ import annotations
+
+from storekpi.adapters.base import Field, Layout
+from storekpi.adapters.common import products_layout
+
+PLATFORM = "shopify"
+
+ORDERS = Layout(
+    PLATFORM, "orders", "Export orders CSV (one row per line item)",
+    fields=(
+        Field("order_id", ("Name",), required=True),
+        Field("customer", ("Email",), kind="identity", personal=True, order_level=True),
+        Field("status", ("Financial Status",), order_level=True),
+        Field("paid_at", ("Paid at",), kind="timestamp", order_level=True, future_check=True),
+        Field("created_at", ("Created at",), kind="timestamp", order_level=True, future_check=True),
+        Field("cancelled_at", ("Cancelled at",), kind="timestamp", order_level=True, optional=True),
+        Field("currency", ("Currency",), kind="currency", order_level=True, optional=True),
+        Field("subtotal", ("Subtotal",), kind="amount", order_level=True),
+        Field("shipping", ("Shipping",), kind="amount", order_level=True),
+        Field("taxes", ("Taxes",), kind="amount", order_level=True),
+        Field("total", ("Total",), kind="amount", order_level=True),
+        Field("order_discount", ("Discount Amount",), kind="amount", order_level=True),
+        Field("refunded_amount", ("Refunded Amount",), kind="amount", order_level=True, optional=True),
+        Field("quantity", ("Lineitem quantity",), kind="quantity", required=True),
+        Field("product_name", ("Lineitem name",)),
+        Field("unit_price", ("Lineitem price",), kind="amount", required=True),
+        Field("compare_at_price", ("Lineitem compare at price",), kind="amount", optional=True),
+        Field("sku", ("Lineitem sku",)),
+    ),
+    key=("order_id",), entity="order", role="order_lines",
+)
+
+TRAFFIC = Layout(
+    PLATFORM, "traffic", "Analytics 'Sessions over time' report",
+    fields=(
+        Field("date", ("Day",), kind="date", required=True, future_check=True),
+        Field("sessions", ("Sessions",), kind="count"),
+        Field("visitors", ("Online store visitors", "online_store_visitors"), kind="count", required=True),
+    ),
+    key=("date",), entity="day",
+)
+
+# Judge.me and Shopify Product Reviews differ only by header names: one layout with aliases covers both.
+REVIEWS = Layout(
+    PLATFORM, "reviews", "product reviews export (Judge.me or Shopify Product Reviews)",
+    fields=(
+        Field("product", ("product_handle",), required=True),
+        Field("rating", ("rating",), kind="rating", required=True),
+        Field("reviewed_at", ("review_date", "created_at"), kind="timestamp", required=True, future_check=True),
+        Field("reviewer", ("reviewer_email", "email"), kind="identity", personal=True),
+        Field("body", ("body",), personal=True),  # free text may name people: never stored
+    ),
+    key=("product", "reviewer", "reviewed_at", "body"), entity="review", hash_key=True,
+)
+
+STOCK = Layout(
+    PLATFORM, "stock", "Export inventory CSV",
+    fields=(
+        Field("sku", ("SKU",), required=True),
+        Field("product_name", ("Title",), optional=True),
+        Field("location", ("Location",), optional=True),
+        # 'On hand' is preferred over 'Available' where it has a value; 'On hand (new)' is an edit column.
+        Field("on_hand", ("On hand", "On hand (current)"), kind="stock_level", required=True, optional=True,
+              fallback="available"),
+        Field("available", ("Available", "Available (not editable)")),
+    ),
+    key=("sku", "location"), entity="SKU",
+)
+
+LAYOUTS: dict[str, tuple[Layout, ...]] = {
+    "orders": (ORDERS,),
+    "traffic": (TRAFFIC,),
+    "reviews": (REVIEWS,),
+    "stock": (STOCK,),
+    "products": (products_layout(PLATFORM),),
+}

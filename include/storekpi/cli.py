@@ -1,0 +1,237 @@
+"""`storekpi` command line: run, generate, demo, forget (spec README, "Command line").
+
+The last line on stdout of `run` and `demo` is the run's JSON summary; exit codes: 0 published, 3 blocked by a
+quality gate, 2 usage or configuration error (the message names the option or file), 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from storekpi.errors import ConfigError, StorekpiError
+
+log = logging.getLogger("storekpi")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep the spec's wording
+        self.print_usage(sys.stderr)
+        raise ConfigError(message)
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {number}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="storekpi", description="Nightly KPI warehouse for online shops.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run the nightly DAG for one date through Airflow")
+    run.add_argument("--landing", required=True, help="landing folder (stores drop their exports here)")
+    run.add_argument("--warehouse", required=True, help="DuckDB file path or postgresql:// URL")
+    run.add_argument("--date", required=True, help="the business day to run, YYYY-MM-DD")
+    run.add_argument("--stores", help="store configuration (default: <landing>/stores.yml)")
+    run.add_argument("--outbox", help="write e-mails as .eml files here instead of sending them")
+    run.add_argument("--reports", help="report folder (default: reports/ beside the warehouse file)")
+
+    gen = sub.add_parser("generate", help="write a realistic demo landing folder")
+    gen.add_argument("--out", required=True, help="landing folder to write")
+    gen.add_argument("--stores", type=_positive, default=3, help="number of stores (default 3)")
+    gen.add_argument("--days", type=_positive, default=60, help="days of history (default 60)")
+    gen.add_argument("--seed", type=int, default=7, help="random seed; same seed, same files (default 7)")
+    gen.add_argument("--end-date", help="last business day of the data (default 2026-11-20)")
+    gen.add_argument("--orders-per-day", type=_positive, help="scale the order volume (default: a small shop)")
+
+    demo = sub.add_parser("demo", help="generate a demo landing folder and run the nightly pipeline on it")
+    demo.add_argument("--dir", default="demo", help="where the demo lives (default ./demo)")
+
+    forget = sub.add_parser("forget", help="remove one landing file's rows from raw; rebuilt on the next run")
+    forget.add_argument("path", help="the file, as a path inside the landing folder or relative to it")
+    forget.add_argument("--warehouse", default=os.environ.get("STOREKPI_WAREHOUSE"),
+                        help="DuckDB file path or postgresql:// URL (default $STOREKPI_WAREHOUSE)")
+    forget.add_argument("--landing", default=os.environ.get("STOREKPI_LANDING"),
+                        help="landing folder, to resolve PATH (default $STOREKPI_LANDING)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("STOREKPI_LOG_LEVEL", "INFO"), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+        return {"run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "forget": cmd_forget}[args.command](args)
+    except StorekpiError as exc:
+        print(f"storekpi: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def execute(*, landing: str, warehouse: str, date: str, stores: str | None = None, outbox: str | None = None,
+            reports: str | None = None) -> tuple[int, dict]:
+    """Validate, run the DAG through Airflow, and return (exit code, JSON summary)."""
+    from storekpi.runspec import RunSpec, RunSummary
+
+    run_key = f"{date}_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
+    spec = RunSpec.resolve(landing=landing, warehouse=warehouse, date=date, stores=stores, outbox=outbox,
+                           reports=reports, run_key=run_key)
+    from storekpi import config, landing as landing_mod
+
+    landing_mod.discover(spec.landing, config.load(spec.stores), spec.date)  # fail fast with exit 2
+
+    from storekpi import airflow_runner, pipeline
+
+    summary = RunSummary(spec)
+    summary.update(status="running")
+    try:
+        with _stdout_to_stderr():  # Airflow logs to stdout; ours ends with the JSON summary
+            state = airflow_runner.run_dag(spec)
+    except Exception as exc:  # noqa: BLE001 - Airflow itself failed; the summary must still be printed
+        log.exception("run failed")
+        state = "failed"
+        pipeline.abandon(spec, f"{type(exc).__name__}: {exc}")
+    data = summary.read()
+    if state != "success" and data.get("status") not in ("blocked", "failed"):
+        pipeline.abandon(spec, f"DAG run ended {state}; see the task logs under {airflow_runner.state_dir()}")
+    result = summary.public()
+    code = {"published": 0, "blocked": 3}.get(result["status"], 1)
+    if code == 0 and state != "success":
+        code = 1
+    return code, result
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Send everything written to stdout (also by child loggers holding the fd) to stderr for a while."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    code, result = execute(landing=args.landing, warehouse=args.warehouse, date=args.date, stores=args.stores,
+                           outbox=args.outbox, reports=args.reports)
+    print(json.dumps(result, ensure_ascii=False))
+    return code
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from storekpi import generate
+    from storekpi.runspec import parse_date
+
+    end = parse_date(args.end_date, "--end-date") if args.end_date else generate.DEFAULT_END_DATE
+    summary = generate.generate(Path(args.out), stores=args.stores, days=args.days, seed=args.seed, end_date=end,
+                                orders_per_day=args.orders_per_day)
+    print(json.dumps(summary, ensure_ascii=False, default=str))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from storekpi import generate
+
+    root = Path(args.dir).resolve()
+    landing = root / "landing"
+    if not (landing / "stores.yml").exists():
+        log.info("generating a demo landing folder in %s", landing)
+        generate.generate(landing)
+    os.environ.setdefault("STOREKPI_HOME", str(root / ".storekpi"))
+    day = generate.DEFAULT_END_DATE.isoformat()
+    warehouse = root / "warehouse.duckdb"
+    code, result = execute(landing=str(landing), warehouse=str(warehouse), date=day, outbox=str(root / "outbox"),
+                           reports=str(root / "reports"))
+    print(_demo_text(result, root))
+    print(json.dumps(result, ensure_ascii=False))
+    return code
+
+
+def _demo_text(result: dict, root: Path) -> str:
+    lines = [
+        "",
+        f"storekpi demo — run for {result['date']}: {result['status']}",
+        f"  landing folder : {root / 'landing'}",
+        f"  warehouse      : {result['warehouse']}",
+        f"  report         : {result.get('report')}",
+        f"  e-mails        : {root / 'outbox'}",
+        f"  files {result['files_loaded']}, rows loaded {result['rows_loaded']}, "
+        f"quarantined {result['rows_quarantined']}, alerts {result['alerts']}",
+    ]
+    if result["status"] == "published":
+        lines += ["", _kpi_table(Path(result["warehouse"]), result["date"])]
+    elif result.get("message"):
+        lines.append(f"  reason: {result['message']}")
+    return "\n".join(lines)
+
+
+def _kpi_table(path: Path, day: str) -> str:
+    """The last day's headline KPIs per store, as a plain-text table."""
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            "select store_id, visitors, orders, net_sales, conversion_rate, aov, positive_review_rate_30d "
+            "from marts.kpi_store_daily where date = ? order by store_id", [day]).fetchall()
+    header = ("store", "visitors", "orders", "net_sales", "conversion", "aov", "pos. reviews 30d")
+    table = [header] + [
+        (r[0], _fmt(r[1]), _fmt(r[2]), _fmt(r[3], "{:,.2f}"), _fmt(r[4], "{:.2%}"), _fmt(r[5], "{:,.2f}"),
+         _fmt(r[6], "{:.1%}"))
+        for r in rows
+    ]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    return "\n".join("  " + "  ".join(str(c).rjust(w) if i else str(c).ljust(w)
+                                      for i, (c, w) in enumerate(zip(row, widths))) for row in table)
+
+
+def _fmt(value, pattern: str = "{:,}") -> str:
+    return "–" if value is None else pattern.format(value)
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from storekpi import ingest, warehouse
+
+    if not args.warehouse:
+        raise ConfigError("--warehouse is required (or set STOREKPI_WAREHOUSE)")
+    target = warehouse.Target(args.warehouse)
+    target.validate()
+    relpath = _landing_relpath(args.path, args.landing)
+    key = f"forget_{uuid.uuid4().hex[:8]}"
+    with warehouse.open_build(target, key, fresh=True) as wh:
+        wh.ensure_schema()
+        removed = ingest.forget(wh, relpath)
+    if target.kind == "duckdb":
+        warehouse.publish(target, key)
+    print(json.dumps({"forgotten": relpath, "rows_removed": removed}, ensure_ascii=False))
+    return 0
+
+
+def _landing_relpath(path: str, landing: str | None) -> str:
+    """Files are known by their path relative to the landing folder."""
+    candidate = Path(path)
+    if landing and candidate.is_absolute():
+        try:
+            return candidate.resolve().relative_to(Path(landing).resolve()).as_posix()
+        except ValueError:
+            raise ConfigError(f"PATH {path} is not inside --landing {landing}") from None
+    return candidate.as_posix()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""stores.yml: the store configuration, validated once and turned into typed objects.
+
+Defaults are merged key by key into each store (thresholds too); promo days add up. Every error names the file and
+the key, because the operator who edits this file is not the one who reads the traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from storekpi.errors import ConfigError
+
+PLATFORMS = ("shopify", "taobao", "generic")
+ROLES = ("ops", "merchandiser", "marketing", "customer_service", "data")
+DEFAULT_THRESHOLDS = {
+    "conversion_rate_min": 0.02,
+    "positive_review_rate_min": 0.985,
+    "daily_orders_min": 30,
+    "cover_days_min": 7,
+    "discount_floor": 0.70,
+    "max_quarantine_share": 0.05,
+}
+DEFAULT_PROMO_DAYS = ("06-18", "11-11", "12-12")
+STORE_ID = re.compile(r"^[a-z0-9_]+$")
+PROMO_DAY = re.compile(r"^(\d{4}-)?\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class Store:
+    id: str
+    name: str
+    platform: str
+    timezone: str
+    currency: str
+    thresholds: dict[str, float]
+    promo_days: tuple[str, ...]
+    recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_promo_day(self, day: date) -> bool:
+        return day.isoformat() in self.promo_days or day.strftime("%m-%d") in self.promo_days
+
+    def promo_dates(self, first_year: int, last_year: int) -> list[date]:
+        """Every promo date between the two years, MM-DD rules expanded per year."""
+        days = set()
+        for rule in self.promo_days:
+            if len(rule) == 10:
+                days.add(date.fromisoformat(rule))
+                continue
+            month, day = int(rule[:2]), int(rule[3:])
+            for year in range(first_year, last_year + 1):
+                try:
+                    days.add(date(year, month, day))
+                except ValueError:  # 02-29 in a non-leap year
+                    pass
+        return sorted(days)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: Path
+    stores: tuple[Store, ...]
+
+    def get(self, store_id: str) -> Store:
+        for store in self.stores:
+            if store.id == store_id:
+                return store
+        raise KeyError(store_id)
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.id for s in self.stores]
+
+    def recipients(self, role: str) -> dict[str, set[str]]:
+        """address -> store ids for which this address receives `role` alerts."""
+        out: dict[str, set[str]] = {}
+        for store in self.stores:
+            for address in store.recipients.get(role, ()):
+                out.setdefault(address, set()).add(store.id)
+        return out
+
+
+def load(path: str | Path) -> StoreConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"--stores: file not found: {path}")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'defaults' and 'stores'")
+    defaults = _mapping(doc.get("defaults") or {}, path, "defaults")
+    entries = doc.get("stores")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: 'stores' must be a non-empty list")
+    stores = [_store(entry, defaults, path, i) for i, entry in enumerate(entries)]
+    seen: set[str] = set()
+    for store in stores:
+        if store.id in seen:
+            raise ConfigError(f"{path}: store id {store.id!r} is listed twice")
+        seen.add(store.id)
+    return StoreConfig(path=path, stores=tuple(stores))
+
+
+def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
+    where = f"stores[{index}]"
+    entry = _mapping(entry, path, where)
+    store_id = entry.get("id")
+    if not isinstance(store_id, str) or not STORE_ID.match(store_id):
+        raise ConfigError(f"{path}: {where}.id must match [a-z0-9_]+, got {store_id!r}")
+    where = f"store {store_id!r}"
+    platform = entry.get("platform", defaults.get("platform"))
+    if platform not in PLATFORMS:
+        raise ConfigError(f"{path}: {where}: platform must be one of {', '.join(PLATFORMS)}, got {platform!r}")
+    timezone = entry.get("timezone", defaults.get("timezone", "UTC"))
+    try:
+        ZoneInfo(str(timezone))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{path}: {where}: unknown timezone {timezone!r}") from exc
+    currency = entry.get("currency", defaults.get("currency"))
+    if not isinstance(currency, str) or not re.match(r"^[A-Z]{3}$", currency):
+        raise ConfigError(f"{path}: {where}: currency must be an ISO code like CNY, got {currency!r}")
+    thresholds = dict(DEFAULT_THRESHOLDS)
+    for source, label in ((defaults.get("thresholds") or {}, "defaults.thresholds"),
+                          (entry.get("thresholds") or {}, f"{where}.thresholds")):
+        for key, value in _mapping(source, path, label).items():
+            if key not in DEFAULT_THRESHOLDS:
+                raise ConfigError(f"{path}: {label}: unknown threshold {key!r} "
+                                  f"(known: {', '.join(DEFAULT_THRESHOLDS)})")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{path}: {label}.{key} must be a number, got {value!r}")
+            thresholds[key] = value
+    promo = list(defaults.get("promo_days", DEFAULT_PROMO_DAYS)) + list(entry.get("promo_days") or [])
+    for day in promo:
+        if not isinstance(day, str) or not PROMO_DAY.match(day):
+            raise ConfigError(f"{path}: {where}: promo day {day!r} is not MM-DD or YYYY-MM-DD")
+        try:
+            date.fromisoformat(day if len(day) == 10 else f"2000-{day}")
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {where}: promo day {day!r} is not a calendar date") from exc
+    recipients: dict[str, tuple[str, ...]] = {}
+    for source, label in ((defaults.get("recipients") or {}, "defaults.recipients"),
+                          (entry.get("recipients") or {}, f"{where}.recipients")):
+        for role, addresses in _mapping(source, path, label).items():
+            if role not in ROLES:
+                raise ConfigError(f"{path}: {label}: unknown role {role!r} (known: {', '.join(ROLES)})")
+            if not isinstance(addresses, list) or not all(isinstance(a, str) and "@" in a for a in addresses):
+                raise ConfigError(f"{path}: {label}.{role} must be a list of e-mail addresses")
+            recipients[role] = tuple(addresses)
+    return Store(
+        id=store_id,
+        name=str(entry.get("name") or store_id),
+        platform=platform,
+        timezone=str(timezone),
+        currency=currency,
+        thresholds=thresholds,
+        promo_days=tuple(dict.fromkeys(promo)),
+        recipients=recipients,
+    )
+
+
+def _mapping(value: object, path: Path, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {where} must be a mapping")
+    return value

@@ -1,0 +1,230 @@
+"""Shopify exports as the admin writes them: `orders_export_1.csv` (one row per line item, order fields on the first
+row only, timestamps with an offset), the analytics sessions report, product reviews (Shopify Product Reviews
+layout, then Judge.me after the shop switched apps), the inventory export (two locations, with a BOM) and a
+catalogue. The weekly 14-day re-export is gzipped next to the nightly file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from storekpi.generate import files, people
+from storekpi.generate.activity import PRELIMINARY_SHARE
+from storekpi.generate.base import (REVIEW_WINDOW, TRAFFIC_WINDOW, WEEKLY_WINDOW, ExportFile, Store, assign_cases,
+                                    busiest_days, day_range_seconds, products_file, set_cell, tz_offsets, victims,
+                                    visible, weekly_days)
+from storekpi.generate.catalogue import Catalogue
+from storekpi.generate.orders import OrderBook
+from storekpi.generate.text import (NO_TIME, blank_where, choose, constant, csv_bytes, integers, join, money,
+                                    pick, text, timestamps)
+
+FIRST_ORDER_NUMBER = 1001
+_CHUNK_ORDERS = 150_000
+_STATUS = ["voided", "pending", "refunded", "partially_refunded", "paid"]
+_BAD_CELLS = {  # case -> (column, value)
+    "negative_quantity": ("Lineitem quantity", "-1"),
+    "non_integer_quantity": ("Lineitem quantity", "1.5"),
+    "unparseable_date": ("Paid at", "Invalid date"),
+    "unparseable_amount": ("Lineitem price", "#VALUE!"),
+}
+_POSITIVE = ["Love it!", "Great quality", "Exactly as pictured", "Beautiful, will buy again", "Fast shipping"]
+_NEGATIVE = ["Arrived damaged", "Not as described", "Color is off", "Took weeks to arrive"]
+
+
+def exports(store: Store) -> list[ExportFile]:
+    weekly = weekly_days(store.days)
+    cases = assign_cases(weekly[::-1] or busiest_days(store, 4))
+    out = []
+    for day in range(store.days):
+        nightly = store.book.orders_created(day, day)
+        out.append(_orders_file(store, day, nightly, store.nightly_at(day), "orders_export_1.csv",
+                                cases.get(day, []) if not weekly else []))
+        if day in weekly:
+            window = store.book.orders_created(max(0, day - WEEKLY_WINDOW + 1), day)
+            out.append(_orders_file(store, day, window, store.weekly_at(day), "orders_export_1.csv.gz",
+                                    cases.get(day, [])))
+        out.append(_traffic_file(store, day))
+        out.append(_reviews_file(store, day))
+        out.append(_stock_file(store, day))
+        if day in (0, store.book.reprice_day):
+            out.append(products_file(store, day))
+    return out
+
+
+def write_orders(path: Path, store_book: OrderBook, catalogue: Catalogue, *, at: int, timezone: str,
+                 currency: str, vendor: str) -> int:
+    """Render every order of the book as one orders_export CSV (gzipped when the path ends in .gz), in chunks of
+    orders so memory stays bounded for million-line files."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    opener = files.gzip_writer if path.name.endswith(".gz") else open
+    rows = 0
+    with opener(path, "wb") as fh:
+        for lo in range(0, len(store_book), _CHUNK_ORDERS):
+            orders = np.arange(lo, min(lo + _CHUNK_ORDERS, len(store_book)))
+            columns = orders_columns(store_book, catalogue, orders, at, timezone=timezone, currency=currency,
+                                     vendor=vendor)
+            fh.write(csv_bytes(columns, header=lo == 0))
+            rows += len(columns["Name"])
+    return rows
+
+
+def orders_columns(book: OrderBook, cat: Catalogue, orders: np.ndarray, at: int, *, timezone: str,
+                   currency: str, vendor: str, foreign_currency: str = "CAD") -> dict[str, pa.Array]:
+    """One row per line item of `orders`, as exported at local time `at`."""
+    lines = book.lines_of(orders)
+    o = book.line_order[lines]
+    n = len(lines)
+    later = book.line_no[lines] > 1
+    who = people.person(book.customer[o], o)
+    paid = visible(book.paid[o], at)
+    refunded = visible(book.refunded_at[o], at)
+    cancelled = visible(book.cancelled[o], at)
+    shipped = visible(book.shipped[o], at)
+    total = book.total[o]
+    status = np.select([~paid & cancelled, ~paid, refunded & (book.refund[o] >= total), refunded], [0, 1, 2, 3], 4)
+
+    def when(times: np.ndarray, seen: np.ndarray) -> pa.Array:
+        times = np.where(seen, times, NO_TIME)
+        return blank_where(timestamps(times, offsets=tz_offsets(times, timezone)), later)
+
+    def first(values: pa.Array) -> pa.Array:
+        return blank_where(values, later)
+
+    sku = book.sku[lines]
+    ratio = book.discount[o] / np.maximum(book.gross[o], 1)
+    code = np.select([ratio >= 0.35, ratio >= 0.2, ratio > 0], [0, 1, 2], 3)
+    return {
+        "Name": join("#", integers(o + FIRST_ORDER_NUMBER)),
+        "Email": blank_where(people.emails(who), book.customer[o] < 0),
+        "Financial Status": first(pick(_STATUS, status)),
+        "Paid at": when(book.paid[o], paid),
+        "Fulfillment Status": first(pick(["unfulfilled", "fulfilled"], shipped.astype(int))),
+        "Fulfilled at": when(book.shipped[o], shipped),
+        "Accepts Marketing": first(pick(["no", "yes"], (who % 3 == 0).astype(int))),
+        "Currency": first(pick([currency, foreign_currency], book.foreign[o].astype(int))),
+        "Subtotal": first(money(book.net[o])),
+        "Shipping": first(money(book.shipping[o])),
+        "Taxes": first(money(book.tax[o])),
+        "Total": first(money(total)),
+        "Discount Code": first(pick(["STAFF40", "SINGLES30", "WELCOME10", None], code)),
+        "Discount Amount": first(money(book.discount[o])),
+        "Shipping Method": first(pick(["Standard Shipping", "Free Shipping"], (book.shipping[o] == 0).astype(int))),
+        "Created at": timestamps(book.created[o], offsets=tz_offsets(book.created[o], timezone)),
+        "Lineitem quantity": integers(book.qty[lines]),
+        "Lineitem name": pick(cat.name, sku),
+        "Lineitem price": money(book.price[lines]),
+        "Lineitem compare at price": blank_where(money(book.compare_at[lines]), book.compare_at[lines] == 0),
+        "Lineitem sku": pick(cat.sku, sku),
+        "Lineitem requires shipping": pick(["true", "false"], (~cat.stocked[sku]).astype(int)),
+        "Lineitem taxable": constant("true", n),
+        "Lineitem fulfillment status": pick(["pending", "fulfilled"], shipped.astype(int)),
+        "Billing Name": first(people.names(who)),
+        "Billing Street": first(people.streets(who)),
+        "Billing City": first(people.cities(who)),
+        "Billing Zip": first(people.zips(who)),
+        "Billing Country": first(constant("US", n)),
+        "Shipping Name": first(people.names(who)),
+        "Shipping Street": first(people.streets(who)),
+        "Shipping City": first(people.cities(who)),
+        "Shipping Zip": first(people.zips(who)),
+        "Shipping Country": first(constant("US", n)),
+        "Cancelled at": when(book.cancelled[o], cancelled),
+        "Payment Method": first(blank_where(pick(["Shopify Payments", "PayPal Express Checkout"],
+                                                 (who % 4 == 0).astype(int)), ~paid)),
+        "Refunded Amount": first(money(np.where(refunded, book.refund[o], 0))),
+        "Vendor": constant(vendor, n),
+        "Id": first(integers(5_812_340_000_000 + o * 7 + 3)),
+        "Tags": constant(None, n),
+        "Source": first(constant("web", n)),
+        "Phone": first(blank_where(people.us_phones(who), who % 5 != 0)),
+    }
+
+
+def _orders_file(store: Store, day: int, orders: np.ndarray, at: int, name: str, cases: list[str]) -> ExportFile:
+    p = store.profile
+    columns = orders_columns(store.book, store.catalogue, orders, at, timezone=p.timezone, currency=p.currency,
+                             vendor=p.name, foreign_currency=p.foreign_currency or "CAD")
+    rows_of_order = np.cumsum(np.r_[0, store.book.n_lines[orders][:-1]])
+    for case, position in zip(cases, victims(store, orders, at, len(cases))):
+        column, value = _BAD_CELLS[case]
+        set_cell(columns, column, int(rows_of_order[position]), value)
+    data = csv_bytes(columns)
+    if name.endswith(".gz"):
+        data = files.gzipped(data)
+    return ExportFile("orders", store.date(day), name, data, len(columns["Name"]), tuple(cases))
+
+
+def _traffic_file(store: Store, day: int) -> ExportFile:
+    first = max(0, day - TRAFFIC_WINDOW + 1)
+    days = np.arange(first, day + 1)
+    settling = np.where(days == day, PRELIMINARY_SHARE, 1.0)
+    plan = store.plan
+    columns = {
+        "Day": text([store.date(int(d)).isoformat() for d in days]),
+        "Sessions": integers(np.round(plan.sessions[days] * settling), thousands=True),
+        "Online store visitors": integers(np.round(plan.visitors[days] * settling), thousands=True),
+    }
+    name = f"sessions_over_time_{store.date(first)}_{store.date(day)}.csv"
+    return ExportFile("traffic", store.date(day), name, csv_bytes(columns), len(days))
+
+
+def _reviews_file(store: Store, day: int) -> ExportFile:
+    lo, hi = day_range_seconds(store, max(0, day - REVIEW_WINDOW + 1), day)
+    rv = store.reviews
+    pick_rows = np.flatnonzero((rv.at >= lo) & (rv.at < hi))
+    book, cat = store.book, store.catalogue
+    order = rv.order[pick_rows]
+    who = people.person(book.customer[order], order)
+    rating = rv.rating[pick_rows]
+    positive = rating >= 4
+    phrase = rv.phrase[pick_rows]
+    body = choose(positive, pick(_POSITIVE, phrase % len(_POSITIVE)), pick(_NEGATIVE, phrase % len(_NEGATIVE)))
+    title = choose(positive, pick(["Lovely", "Great", "Recommended"], phrase % 3),
+                      pick(["Disappointed", "Not great"], phrase % 2))
+    handle = pick(store.catalogue.handle, rv.sku[pick_rows])
+    at = rv.at[pick_rows]
+    if day < store.days // 3:  # Shopify Product Reviews app
+        columns = {
+            "product_handle": handle, "state": constant("published", len(order)), "rating": integers(rating),
+            "title": title, "author": people.names(who), "email": people.emails(who),
+            "location": people.cities(who), "body": body, "reply": constant(None, len(order)),
+            "created_at": timestamps(at, offsets=tz_offsets(at, store.profile.timezone)),
+            "replied_at": constant(None, len(order)),
+        }
+        name = "reviews_export.csv"
+    else:  # Judge.me
+        product_id = 7_904_110_000_000 + np.array([cat.title.index(title) for title in cat.title])  # per product
+        columns = {
+            "title": title, "body": body, "rating": integers(rating), "review_date": timestamps(at),
+            "source": constant("web", len(order)), "curated": constant("ok", len(order)),
+            "reviewer_name": people.names(who), "reviewer_email": people.emails(who),
+            "product_id": integers(product_id[rv.sku[pick_rows]]), "product_handle": handle,
+            "reply": constant(None, len(order)), "picture_urls": constant(None, len(order)),
+        }
+        name = "judgeme_reviews_export.csv"
+    return ExportFile("reviews", store.date(day), name, csv_bytes(columns), len(order))
+
+
+def _stock_file(store: Store, day: int) -> ExportFile:
+    cat = store.catalogue
+    skus = np.flatnonzero(cat.stocked)
+    on_hand = store.stock[day, skus]
+    warehouse = np.round(on_hand * 0.8).astype(np.int64)
+    sku = np.repeat(skus, 2)
+    per_location = np.column_stack([warehouse, on_hand - warehouse]).ravel()
+    committed = np.minimum(per_location, (sku * 3 + day) % 3)
+    n = len(sku)
+    columns = {
+        "Handle": pick(cat.handle, sku), "Title": pick(cat.title, sku),
+        "Option1 Name": constant("Title", n), "Option1 Value": pick(cat.variant, sku),
+        "SKU": pick(cat.sku, sku), "Location": pick(["Main Warehouse NJ", "Brooklyn Store"], np.arange(n) % 2),
+        "Incoming (not editable)": integers(np.zeros(n, np.int64)),
+        "Committed (not editable)": integers(committed),
+        "Available (not editable)": integers(per_location - committed),
+        "On hand (current)": integers(per_location), "On hand (new)": integers(per_location),
+    }
+    data = files.encode(csv_bytes(columns, eol="\r\n"), "utf-8-sig")  # saved from Excel: BOM and CRLF
+    return ExportFile("stock", store.date(day), "inventory_export_1.csv", data, n)
+

@@ -1,0 +1,112 @@
+"""The demo stores: one profile per platform (volume, conversion, weekday pattern, review mood, last-day quirks that
+make several alert rules fire), cycled when more stores are asked for, and their stores.yml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+import yaml
+
+from storekpi.config import DEFAULT_PROMO_DAYS, DEFAULT_THRESHOLDS
+
+PLATFORM_CYCLE = ("shopify", "taobao", "generic")
+
+
+@dataclass(frozen=True)
+class StoreProfile:
+    id: str
+    name: str
+    platform: str
+    timezone: str
+    currency: str
+    base_orders: float  # mean paid orders on an ordinary weekday
+    conversion: float  # paid orders / visitors on an ordinary day
+    weekday: tuple[float, ...]  # Monday..Sunday traffic multipliers
+    guest_share: float  # orders without a customer identity
+    review_share: float  # paid orders that get reviewed
+    negative_review_share: float  # reviews rated below 4
+    last_day_traffic: float = 1.0  # < 0.7 makes traffic_drop fire on the last day
+    last_day_conversion: float = 1.0  # < 1 pushes conversion below target on the last day
+    target_factor: float = 0.75  # daily_orders_min = base_orders x this (> 1: orders_below_target fires)
+    foreign_currency: str | None = None  # a few cross-border orders in this currency (currency_mismatch)
+    store_promo_days: tuple[str, ...] = ()  # MM-DD, added to the default promo days
+    recipients: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def daily_orders_min(self) -> int:
+        return max(1, round(self.base_orders * self.target_factor))
+
+
+_TEMPLATES = {
+    "shopify": StoreProfile(
+        id="us_shopify", name="Maple Street Goods", platform="shopify", timezone="America/New_York",
+        currency="USD", base_orders=40, conversion=0.026, weekday=(1.0, 0.97, 0.95, 1.0, 1.06, 1.22, 1.15),
+        guest_share=0.09, review_share=0.22, negative_review_share=0.012, target_factor=0.75,
+        foreign_currency="CAD",
+        recipients={"ops": ["us-ops@example.com"], "merchandiser": ["us-buying@example.com"]},
+    ),
+    "taobao": StoreProfile(
+        id="tmall_flagship", name="暖居家居天猫旗舰店", platform="taobao", timezone="Asia/Shanghai", currency="CNY",
+        base_orders=110, conversion=0.031, weekday=(0.95, 0.93, 0.94, 0.97, 1.04, 1.15, 1.18),
+        guest_share=0.0, review_share=0.35, negative_review_share=0.03, last_day_traffic=0.6,
+        target_factor=1.35, store_promo_days=("11-01",),
+        recipients={"ops": ["tmall-ops@example.com"], "customer_service": ["tmall-kefu@example.com"],
+                    "marketing": ["tmall-marketing@example.com"]},
+    ),
+    "generic": StoreProfile(
+        id="eu_erp", name="Nordlicht Home (ERP)", platform="generic", timezone="Europe/Berlin", currency="EUR",
+        base_orders=25, conversion=0.022, weekday=(1.05, 1.0, 0.98, 1.0, 0.96, 0.9, 1.12),
+        guest_share=0.05, review_share=0.2, negative_review_share=0.008, last_day_conversion=0.72,
+        target_factor=0.8, foreign_currency="USD",
+        recipients={"ops": ["eu-ops@example.com"], "merchandiser": ["eu-einkauf@example.com"]},
+    ),
+}
+
+DEFAULT_RECIPIENTS = {
+    "ops": ["ops@example.com"],
+    "merchandiser": ["merchandising@example.com"],
+    "marketing": ["marketing@example.com"],
+    "customer_service": ["support@example.com"],
+    "data": ["data-team@example.com"],
+}
+
+
+def profiles(count: int, orders_per_day: int | None) -> list[StoreProfile]:
+    """Store 1 is Shopify, 2 Taobao/Tmall, 3 generic, then the cycle repeats with numbered ids."""
+    out = []
+    for index in range(count):
+        template = _TEMPLATES[PLATFORM_CYCLE[index % 3]]
+        lap = index // 3
+        profile = template if lap == 0 else replace(
+            template, id=f"{template.id}_{lap + 1}", name=f"{template.name} {lap + 1}",
+            recipients={role: [a.replace("@", f"+{lap + 1}@") for a in addresses]
+                        for role, addresses in template.recipients.items()})
+        if orders_per_day is not None:
+            profile = replace(profile, base_orders=float(orders_per_day))
+        out.append(profile)
+    return out
+
+
+def stores_yml(stores: list[StoreProfile], end_date: date) -> str:
+    doc = {
+        "defaults": {
+            "timezone": "UTC",
+            "thresholds": dict(DEFAULT_THRESHOLDS),
+            "promo_days": list(DEFAULT_PROMO_DAYS),
+            "recipients": DEFAULT_RECIPIENTS,
+        },
+        "stores": [_store_entry(s, end_date) for s in stores],
+    }
+    head = ("# Demo store configuration written by `storekpi generate` (format: spec README, 'stores.yml').\n"
+            "# All e-mail addresses use the reserved example.com domain.\n")
+    return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
+
+
+def _store_entry(store: StoreProfile, end_date: date) -> dict:
+    entry = {"id": store.id, "name": store.name, "platform": store.platform, "timezone": store.timezone,
+             "currency": store.currency, "thresholds": {"daily_orders_min": store.daily_orders_min}}
+    if store.store_promo_days:
+        entry["promo_days"] = [f"{end_date.year}-{d}" for d in store.store_promo_days]
+    entry["recipients"] = store.recipients
+    return entry

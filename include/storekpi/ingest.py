@@ -1,0 +1,220 @@
+"""Ingest: new or changed landing files -> raw.*, quarantine.rows and audit.files.
+
+The manifest is `audit.files` (one row per landing path, with its sha256):
+- same path and sha256 as recorded -> skipped (a forgotten file stays forgotten; a rejected one stays rejected);
+- new path, or same path with a new sha256 (a correction) -> the rows it contributed before are deleted from raw
+  and quarantine, and the file is read again;
+- Taobao orders are read per folder (order report + line report are checked against each other), so when one
+  file of such a folder is new or changed, every file of the folder is read again.
+Raw keeps every version of every entity across files; "latest export wins" is resolved in dbt.
+
+Each unit of work (a file, or a Taobao orders folder) is written in one transaction: a crash never leaves half a
+file in raw. For every file rows_in = rows_loaded + rows_quarantined (rows_loaded counts accepted input rows, not
+the rows written: a Shopify order's lines become one raw.orders row plus one raw.order_lines row per line).
+A rejected file also gets one quarantine.rows entry with _row_number NULL, so operators find every problem there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from storekpi import schema
+from storekpi.adapters import layouts
+from storekpi.adapters.canonical import Context, Workbench
+from storekpi.adapters.reading import FileRejected, read_source
+from storekpi.config import StoreConfig
+from storekpi.landing import LandingFile
+from storekpi.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+RAW_TABLES = tuple(f"raw.{name}" for name in schema.RAW)
+
+
+@dataclass
+class IngestSummary:
+    files_seen: int = 0
+    files_loaded: int = 0  # new or changed files read this run (an empty file counts)
+    files_unchanged: int = 0
+    files_rejected: int = 0
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+
+
+@dataclass
+class _FileResult:
+    file: LandingFile
+    sha256: str
+    status: str  # loaded | rejected
+    format: str | None = None
+    encoding: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    rows: tuple[int, int, int] = (0, 0, 0)  # in, loaded, quarantined
+
+
+def ingest(wh: Warehouse, config: StoreConfig, files: list[LandingFile], *, batch_id: str,
+           salt: str) -> IngestSummary:
+    summary = IngestSummary(files_seen=len(files))
+    manifest = {path: (sha, status) for path, sha, status in
+                wh.query("select path, sha256, status from audit.files")}
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    for unit in _units(files, config):
+        digests = {f.relpath: f.sha256() for f in unit}
+        if all(manifest.get(f.relpath, (None,))[0] == digests[f.relpath] for f in unit):
+            summary.files_unchanged += len(unit)
+            continue
+        to_read = [f for f in unit if manifest.get(f.relpath) != (digests[f.relpath], "forgotten")]
+        summary.files_unchanged += len(unit) - len(to_read)
+        results, built = _read_unit(to_read, digests, config, batch_id, salt, loaded_at)
+        _write(wh, results, built, batch_id, loaded_at)
+        for result in results:
+            _account(summary, result)
+    log.info("ingest: %d files seen, %d loaded, %d unchanged, %d rejected; %d rows in, %d loaded, %d quarantined",
+             summary.files_seen, summary.files_loaded, summary.files_unchanged, summary.files_rejected,
+             summary.rows_in, summary.rows_loaded, summary.rows_quarantined)
+    return summary
+
+
+def forget(wh: Warehouse, relpath: str) -> int:
+    """Remove one landing file's rows from raw and quarantine and mark it forgotten: it stays out of the warehouse
+    until its content changes. Returns the number of rows removed."""
+    relpath = relpath.strip().removeprefix("./")
+    with wh.transaction():
+        removed = _delete_rows(wh, relpath)
+        entry = wh.query("select store_id, dataset from audit.files where path = ?", [relpath])
+        if not entry:
+            log.warning("forget: %s is not in audit.files (never loaded); %d rows removed", relpath, removed)
+            return removed
+        wh.execute("""update audit.files set status = 'forgotten', reason = null,
+                      message = 'removed by storekpi forget', rows_in = 0, rows_loaded = 0, rows_quarantined = 0
+                      where path = ?""", [relpath])
+        store_id, dataset = entry[0]
+        if dataset == "orders":  # a Taobao order report and line report depend on each other: re-read the others
+            folder = "/".join(relpath.split("/")[:3]) + "/"
+            wh.execute("""update audit.files set sha256 = '' where substr(path, 1, ?) = ? and path <> ?
+                          and status <> 'forgotten'""", [len(folder), folder, relpath])
+    log.info("forget: store %s, dataset %s, file %s: %d rows removed", store_id, dataset, relpath, removed)
+    return removed
+
+
+# -- units of work ----------------------------------------------------------------------------------------------
+def _units(files: Iterable[LandingFile], config: StoreConfig) -> list[list[LandingFile]]:
+    """One file per unit, except Taobao orders: all files of one <store>/orders/<date>/ folder together."""
+    platforms = {s.id: s.platform for s in config.stores}
+    units: dict[str, list[LandingFile]] = {}
+    for f in files:
+        if f.dataset == "orders" and platforms.get(f.store_id) == "taobao":
+            key = "/".join(f.relpath.split("/")[:3]) + "/"
+        else:
+            key = f.relpath
+        units.setdefault(key, []).append(f)
+    return list(units.values())
+
+
+def _read_unit(unit, digests, config, batch_id, salt, loaded_at):
+    first = unit[0]
+    results = [_FileResult(f, digests[f.relpath], "rejected") for f in unit]
+    try:
+        store = config.get(first.store_id)
+    except KeyError:
+        for r in results:
+            r.reason, r.message = "unknown_store", \
+                f"{r.file.relpath}: store folder {r.file.store_id!r} is not listed in {config.path}"
+        return results, None
+    ctx = Context(store, first.dataset, first.export_date, batch_id, loaded_at, salt)
+    bench = Workbench(ctx)
+    try:
+        for result in results:
+            f = result.file
+            try:
+                rows = read_source(f.path, layouts(store.platform, f.dataset), f.relpath)
+            except FileRejected as exc:
+                result.reason, result.message = exc.reason, exc.message
+                continue
+            except Exception as exc:  # a library choking on a malformed file must not stop the run
+                log.exception("store %s, dataset %s, file %s: unexpected read error", f.store_id, f.dataset,
+                              f.relpath)
+                result.reason, result.message = "unreadable", f"{f.relpath}: cannot be read ({type(exc).__name__})"
+                continue
+            bench.stage(rows, f.relpath)
+            result.status, result.format, result.encoding = "loaded", rows.format, rows.encoding
+        built = bench.build()
+    finally:
+        bench.close()
+    for result in results:
+        if result.status == "loaded":
+            result.rows = built.counts[result.file.relpath]
+    return results, built
+
+
+# -- writing ----------------------------------------------------------------------------------------------------
+def _write(wh: Warehouse, results: list[_FileResult], built, batch_id: str, loaded_at: datetime) -> None:
+    with wh.transaction():
+        for result in results:
+            _delete_rows(wh, result.file.relpath)
+            wh.execute("delete from audit.files where path = ?", [result.file.relpath])
+        if built is not None:
+            for table, frame in built.tables.items():
+                wh.append(f"raw.{table}", frame)
+            wh.append("quarantine.rows", built.quarantine)
+        rejected = [r for r in results if r.status == "rejected"]
+        if rejected:
+            wh.append("quarantine.rows", _rejection_rows(rejected, batch_id, loaded_at))
+        for r in results:
+            f = r.file
+            wh.execute(
+                "insert into audit.files (path, store_id, dataset, export_date, sha256, format, encoding, status, "
+                "reason, message, rows_in, rows_loaded, rows_quarantined, batch_id, loaded_at) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [f.relpath, f.store_id, f.dataset, f.export_date, r.sha256, r.format, r.encoding, r.status,
+                 r.reason, r.message, *r.rows, batch_id, loaded_at])
+    for r in results:
+        f = r.file
+        if r.status == "rejected":
+            log.warning("store %s, dataset %s, file %s rejected (%s): %s", f.store_id, f.dataset, f.relpath,
+                        r.reason, r.message)
+        else:
+            log.info("store %s, dataset %s, file %s (%s, %s): %d rows in, %d loaded, %d quarantined",
+                     f.store_id, f.dataset, f.relpath, r.format, r.encoding or "-", *r.rows)
+
+
+def _rejection_rows(rejected: list[_FileResult], batch_id: str, loaded_at: datetime) -> pa.Table:
+    return pa.table({
+        "_store_id": [r.file.store_id for r in rejected],
+        "_source_file": [r.file.relpath for r in rejected],
+        "_row_number": pa.array([None] * len(rejected), pa.int32()),
+        "_export_date": [r.file.export_date for r in rejected],
+        "_batch_id": [batch_id] * len(rejected),
+        "_loaded_at": [loaded_at] * len(rejected),
+        "dataset": [r.file.dataset for r in rejected],
+        "reason": [r.reason for r in rejected],
+        "column_name": pa.array([None] * len(rejected), pa.string()),
+        "message": [r.message for r in rejected],
+        "raw_values": pa.array([None] * len(rejected), pa.string()),
+    })
+
+
+def _delete_rows(wh: Warehouse, relpath: str) -> int:
+    removed = 0
+    for table in (*RAW_TABLES, "quarantine.rows"):
+        removed += wh.query(f"select count(*) from {table} where _source_file = ?", [relpath])[0][0]
+        wh.execute(f"delete from {table} where _source_file = ?", [relpath])
+    return removed
+
+
+def _account(summary: IngestSummary, result: _FileResult) -> None:
+    if result.status == "rejected":
+        summary.files_rejected += 1
+        return
+    summary.files_loaded += 1
+    rows_in, loaded, quarantined = result.rows
+    summary.rows_in += rows_in
+    summary.rows_loaded += loaded
+    summary.rows_quarantined += quarantined

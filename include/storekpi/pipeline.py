@@ -1,0 +1,203 @@
+"""The nightly run's steps, one function per DAG task, callable without Airflow.
+
+Each step takes the run's `RunSpec`, does its stage against the build warehouse (write-audit-publish, see
+`warehouse.py`), records counts and its own duration in the run summary, and returns a small JSON-able dict (the
+task's XCom). Steps are idempotent, so an Airflow retry of any step is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from storekpi import config as store_config
+from storekpi import landing, warehouse
+from storekpi.errors import BlockedError
+from storekpi.runspec import RunSpec, RunSummary
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _timed(spec: RunSpec, step: str):
+    started = time.perf_counter()
+    log.info("step=%s status=started run=%s date=%s", step, spec.run_key, spec.date)
+    yield
+    seconds = round(time.perf_counter() - started, 3)
+    RunSummary(spec).update(task_seconds={step: seconds})
+    log.info("step=%s status=done run=%s seconds=%.2f", step, spec.run_key, seconds)
+
+
+def _inputs(spec: RunSpec):
+    config = store_config.load(spec.stores)
+    return config, landing.discover(spec.landing, config, spec.date)
+
+
+def discover(spec: RunSpec) -> dict:
+    """Validate the configuration and landing folder, then start a build from the published state."""
+    with _timed(spec, "discover"):
+        config, files = _inputs(spec)
+        for store_id in landing.missing_store_folders(spec.landing, config):
+            log.warning("store=%s has no landing folder (freshness warning)", store_id)
+        summary = RunSummary(spec)
+        summary.update(status="running", stores=len(config.stores), started_at=_now(),
+                       files_seen=len(files))
+        first_year = min((f.export_date.year for f in files), default=spec.date.year) - 1
+        with warehouse.open_build(spec.target, spec.run_key, fresh=True) as wh:
+            if spec.target.kind == "postgres":
+                wh.execute(f"DROP SCHEMA IF EXISTS {wh.marts_schema} CASCADE")
+            wh.ensure_schema()
+            _write_store_config(wh, config, first_year, spec.date.year + 1)
+        return {"stores": len(config.stores), "files": len(files)}
+
+
+def _write_store_config(wh: warehouse.Warehouse, config: store_config.StoreConfig, first_year: int,
+                        last_year: int) -> None:
+    """stores.yml → raw.stores and raw.promo_days: the one path thresholds and promo days reach dbt by."""
+    import pandas as pd
+
+    stores = pd.DataFrame([
+        {"store_id": s.id, "name": s.name, "platform": s.platform, "timezone": s.timezone,
+         "currency": s.currency, **s.thresholds}
+        for s in config.stores
+    ])
+    promo = pd.DataFrame(
+        [{"store_id": s.id, "date": d} for s in config.stores for d in s.promo_dates(first_year, last_year)],
+        columns=["store_id", "date"],
+    )
+    with wh.transaction():
+        wh.execute("DELETE FROM raw.stores")
+        wh.execute("DELETE FROM raw.promo_days")
+        wh.append("raw.stores", stores)
+        wh.append("raw.promo_days", promo)
+
+
+def ingest(spec: RunSpec) -> dict:
+    """Load new and changed landing files into raw (bad rows to quarantine)."""
+    from storekpi import ingest as ingest_stage
+    from storekpi import pii
+
+    with _timed(spec, "ingest"):
+        config, files = _inputs(spec)
+        with warehouse.open_build(spec.target, spec.run_key) as wh:
+            result = ingest_stage.ingest(wh, config, files, batch_id=spec.run_key,
+                                         salt=pii.salt_for(spec.target))
+        RunSummary(spec).update(files_loaded=result.files_loaded, rows_loaded=result.rows_loaded,
+                                rows_quarantined=result.rows_quarantined, files_rejected=result.files_rejected,
+                                files_unchanged=result.files_unchanged)
+        return {"files_loaded": result.files_loaded, "rows_loaded": result.rows_loaded,
+                "rows_quarantined": result.rows_quarantined, "files_rejected": result.files_rejected}
+
+
+def dbt_build(spec: RunSpec) -> dict:
+    """Build staging → intermediate → marts in the build warehouse."""
+    from storekpi import dbt_runner
+
+    with _timed(spec, "dbt_build"):
+        wh = warehouse.open_build(spec.target, spec.run_key)
+        return dbt_runner.build(wh, spec.date, work_dir=spec.work_dir / "dbt")
+
+
+def quality_gate(spec: RunSpec) -> dict:
+    """Validate the build; a blocking failure discards it, e-mails the data role and raises `BlockedError`."""
+    from storekpi import mailer, quality
+
+    with _timed(spec, "quality_gate"):
+        config = store_config.load(spec.stores)
+        with warehouse.open_build(spec.target, spec.run_key) as wh:
+            result = quality.run_gates(wh, run_id=spec.run_key, run_date=spec.date, config=config,
+                                       batch_id=spec.run_key)
+        mailer.send(quality.notification(result, spec.date, config), outbox=spec.outbox)
+        if not result.passed:
+            reasons = "; ".join(check.message() for check in result.failures)
+            kept = warehouse.discard(spec.target, spec.run_key)
+            message = f"blocked by {len(result.failures)} failed checks: {reasons}"
+            if kept:
+                message += f" (the blocked build is kept for inspection at {kept})"
+            RunSummary(spec).update(status="blocked", message=message, finished_at=_now())
+            raise BlockedError(message)
+        return {"checks": len(result.results), "warnings": len(result.warnings)}
+
+
+def publish(spec: RunSpec) -> dict:
+    """Record the run in audit.runs inside the build, then swap the build in atomically."""
+    import json
+
+    with _timed(spec, "publish"):
+        with warehouse.open_build(spec.target, spec.run_key) as wh:
+            alerts = wh.query(f"select count(*) from {wh.marts_schema}.kpi_alerts where date = ?",
+                              [spec.date])[0][0]
+            data = RunSummary(spec).update(alerts=alerts)
+            wh.execute("DELETE FROM audit.runs WHERE run_id = ?", [spec.run_key])
+            wh.execute(
+                "INSERT INTO audit.runs (run_id, date, status, started_at, finished_at, stores, files_loaded, "
+                "rows_loaded, rows_quarantined, alerts, task_seconds, message) "
+                "VALUES (?, ?, 'published', ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                [spec.run_key, spec.date, data.get("started_at") or _now(), _now(), data["stores"],
+                 data["files_loaded"], data["rows_loaded"], data["rows_quarantined"], alerts,
+                 json.dumps(data.get("task_seconds", {}))],
+            )
+        warehouse.publish(spec.target, spec.run_key)
+        RunSummary(spec).update(status="published")
+        return {"alerts": alerts}
+
+
+def report(spec: RunSpec) -> dict:
+    """Write the night's HTML report and CSV extracts from the published marts."""
+    from storekpi import report as report_stage
+
+    with _timed(spec, "report"):
+        config = store_config.load(spec.stores)
+        with warehouse.open_published(spec.target) as wh:
+            path = report_stage.write_report(wh, spec.date, config, spec.reports, RunSummary(spec).read())
+        RunSummary(spec).update(report=str(path))
+        return {"report": str(path)}
+
+
+def alerts(spec: RunSpec) -> dict:
+    """E-mail each recipient the alerts of date D they own (or write them to the outbox)."""
+    from storekpi import alerts as alert_stage
+
+    with _timed(spec, "alerts"):
+        config = store_config.load(spec.stores)
+        report_path = RunSummary(spec).read().get("report")
+        with warehouse.open_published(spec.target) as wh:
+            sent = alert_stage.deliver(wh, spec.date, config, outbox=spec.outbox,
+                                       report_path=Path(report_path) if report_path else None)
+        RunSummary(spec).update(emails=sent, finished_at=_now(),
+                                outbox=str(spec.outbox) if spec.outbox else None)
+        return {"emails": sent}
+
+
+def record_error(spec: RunSpec, step: str, exc: BaseException) -> None:
+    """Keep a failing step's error in the run summary (the last attempt's error wins)."""
+    RunSummary(spec).update(error=f"{step} failed: {type(exc).__name__}: {exc}")
+
+
+def abandon(spec: RunSpec, error: str | None = None) -> None:
+    """After a failed run: drop the build (kept for inspection on DuckDB) and record the failure.
+
+    A failure after publish (report or alerts) leaves the new marts published; the run still counts as failed.
+    """
+    summary = RunSummary(spec)
+    data = summary.read()
+    status = data.get("status")
+    error = data.get("error") or error or "a task failed"
+    if status == "blocked":
+        return
+    if status == "published":
+        summary.update(status="failed", message=f"marts were published, then {error}", finished_at=_now())
+        return
+    kept = warehouse.discard(spec.target, spec.run_key)
+    message = error + (f" (the failed build is kept for inspection at {kept})" if kept else "")
+    summary.update(status="failed", message=message, finished_at=_now())
+
+
+STEPS = (discover, ingest, dbt_build, quality_gate, publish, report, alerts)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")

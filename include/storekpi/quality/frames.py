@@ -1,0 +1,245 @@
+"""The DataFrames the gates validate, read from the build's marts, `raw` and `audit`.
+
+Reconciliation and the warnings recompute order facts from `raw` on their own (latest export wins, per platform
+formula of kpis.md) instead of reading dbt's intermediate models: a gate that reuses the code it checks proves
+nothing. SQL here runs unchanged on DuckDB and PostgreSQL (`?` placeholders, no `%`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from storekpi.config import DEFAULT_THRESHOLDS, StoreConfig
+from storekpi.warehouse import Warehouse
+
+# Datasets every configured store must deliver daily; reviews and stock only once a store has sent them.
+DAILY_DATASETS = ("orders", "traffic")
+OCCASIONAL_DATASETS = ("reviews", "stock")
+
+
+def read(wh: Warehouse, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    """Query into pandas with one shape on both backends (PostgreSQL returns Decimal objects, DuckDB floats)."""
+    frame = wh.query_df(sql, params or [])
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            sample = frame[column].dropna()
+            if len(sample) and type(sample.iloc[0]).__name__ == "Decimal":
+                frame[column] = frame[column].astype(float)
+    return frame.reset_index(drop=True)
+
+
+# -- order facts, computed independently from raw -------------------------------------------------------------
+def order_facts_sql(config: StoreConfig) -> tuple[str, list[Any]]:
+    """CTEs ending in `order_facts`: the latest version of every order paid on or before D.
+
+    Takes the run date three times as parameters, after the returned ones. Exports dated after D are ignored (a
+    rerun of an old date reproduces it); among the rest the file with the latest export date wins, ties to the
+    path that sorts last. Order rows and line rows are resolved separately because Taobao delivers them in two
+    files.
+    """
+    platforms = ", ".join("(?, ?)" for _ in config.stores)
+    params: list[Any] = [value for store in config.stores for value in (store.id, store.platform)]
+    sql = f"""
+store_platforms as (
+  select * from (values {platforms}) as p (store_id, platform)
+),
+order_versions as (
+  select
+    o._store_id as store_id, o.order_id, o.paid_at, o.subtotal, o.order_discount, o.shipping, o.total,
+    o._source_file as source_file, o._batch_id as batch_id,
+    row_number() over (
+      partition by o._store_id, o.order_id order by o._export_date desc, o._source_file desc, o._row_number desc
+    ) as version_rank
+  from raw.orders as o
+  where o._export_date <= ?
+),
+line_versions as (
+  select
+    l._store_id as store_id, l.order_id, l.quantity, l.unit_price,
+    rank() over (
+      partition by l._store_id, l.order_id order by l._export_date desc, l._source_file desc
+    ) as version_rank
+  from raw.order_lines as l
+  where l._export_date <= ?
+),
+line_totals as (
+  select store_id, order_id, sum(quantity * unit_price) as gross_sales
+  from line_versions
+  where version_rank = 1
+  group by store_id, order_id
+),
+order_facts as (
+  select
+    o.store_id, o.order_id, cast(o.paid_at as date) as paid_date, p.platform, o.source_file, o.batch_id,
+    o.subtotal,
+    coalesce(l.gross_sales, 0) as gross_sales,
+    case
+      when p.platform = 'taobao' then coalesce(o.total, 0) - coalesce(o.shipping, 0)
+      else coalesce(l.gross_sales, 0) - coalesce(o.order_discount, 0)
+    end as net_sales
+  from order_versions as o
+  inner join store_platforms as p on p.store_id = o.store_id
+  left join line_totals as l on l.store_id = o.store_id and l.order_id = o.order_id
+  where o.version_rank = 1 and o.paid_at is not null and cast(o.paid_at as date) <= ?
+)"""
+    return sql, params
+
+
+def reconciliation(wh: Warehouse, config: StoreConfig, run_date: date) -> pd.DataFrame:
+    """Per store: Σ orders and Σ net_sales of kpi_store_daily next to the paid orders in raw, both to the cent."""
+    facts, params = order_facts_sql(config)
+    sql = f"""
+with {facts},
+raw_totals as (
+  select store_id, count(*) as orders, sum(net_sales) as net_sales from order_facts group by store_id
+),
+mart_totals as (
+  select store_id, sum(orders) as orders, sum(net_sales) as net_sales
+  from {wh.marts_schema}.kpi_store_daily
+  where "date" <= ?
+  group by store_id
+)
+select
+  coalesce(m.store_id, r.store_id) as store_id,
+  coalesce(m.orders, 0) as mart_orders,
+  coalesce(r.orders, 0) as raw_paid_orders,
+  cast(coalesce(m.net_sales, 0) as decimal(18, 2)) as mart_net_sales,
+  cast(coalesce(r.net_sales, 0) as decimal(18, 2)) as raw_net_sales
+from mart_totals as m
+full outer join raw_totals as r on r.store_id = m.store_id
+order by 1"""
+    return read(wh, sql, [*params, *[run_date] * 3, run_date])
+
+
+def batch_orders(wh: Warehouse, config: StoreConfig, run_date: date, batch_id: str) -> pd.DataFrame:
+    """Paid orders whose latest version arrived in this batch, with discounts and the Shopify Subtotal gap.
+
+    Warnings look at tonight's exports only, so an old oddity does not warn again every night.
+    """
+    facts, params = order_facts_sql(config)
+    sql = f"""
+with {facts}
+select
+  store_id, order_id, paid_date, platform, source_file, gross_sales, gross_sales - net_sales as discounts,
+  net_sales, subtotal,
+  case when platform = 'shopify' then abs(subtotal - net_sales) end as subtotal_difference
+from order_facts
+where batch_id = ?
+order by store_id, order_id"""
+    return read(wh, sql, [*params, *[run_date] * 3, batch_id])
+
+
+# -- marts ----------------------------------------------------------------------------------------------------
+def kpi_store_daily(wh: Warehouse) -> pd.DataFrame:
+    return read(wh, f"""
+select store_id, "date", orders, buyers, visitors, conversion_rate, buyer_conversion_rate, gross_sales, net_sales
+from {wh.marts_schema}.kpi_store_daily
+order by store_id, "date"
+""")
+
+
+def stock_cover(wh: Warehouse) -> pd.DataFrame:
+    return read(wh, f'select store_id, sku, "date", on_hand from {wh.marts_schema}.stock_cover '
+                    'order by store_id, sku, "date"')
+
+
+def repurchase_cohorts(wh: Warehouse) -> pd.DataFrame:
+    return read(wh, f"select store_id, cohort_month, customers, repurchased_90d "
+                    f"from {wh.marts_schema}.repurchase_cohorts order by store_id, cohort_month")
+
+
+def missing_mart_dates(wh: Warehouse, config: StoreConfig, run_date: date, kpi: pd.DataFrame) -> pd.DataFrame:
+    """Store-days absent from kpi_store_daily between the store's first paid order or traffic day and D.
+
+    The first day comes from raw as well as from the mart, so a mart that starts late is caught too.
+    """
+    facts, params = order_facts_sql(config)
+    raw_first = read(wh, f"""
+with {facts}
+select store_id, min(paid_date) as first_day from order_facts group by store_id
+union all
+select _store_id as store_id, min("date") as first_day
+from raw.traffic
+where "date" <= ? and _export_date <= ?
+group by _store_id""", [*params, *[run_date] * 3, run_date, run_date])
+    present = pd.DataFrame({"store_id": kpi["store_id"], "date": as_day(kpi["date"])})
+    firsts = pd.concat([
+        pd.DataFrame({"store_id": raw_first["store_id"], "first_day": as_day(raw_first["first_day"])}),
+        present.rename(columns={"date": "first_day"}),
+    ])
+    bounds = firsts.groupby("store_id", as_index=False)["first_day"].min()
+    bounds["last_day"] = run_date
+    return _absent(date_spine(bounds), present)
+
+
+def missing_traffic_days(wh: Warehouse, run_date: date) -> pd.DataFrame:
+    """Days without a traffic row between a store's first and last traffic day (trailing gaps are freshness)."""
+    days = read(wh, 'select distinct _store_id as store_id, "date" from raw.traffic '
+                    'where "date" <= ? and _export_date <= ?', [run_date, run_date])
+    days["date"] = as_day(days["date"])
+    bounds = days.groupby("store_id", as_index=False).agg(first_day=("date", "min"), last_day=("date", "max"))
+    return _absent(date_spine(bounds), days)
+
+
+# -- files and freshness ----------------------------------------------------------------------------------------
+def batch_files(wh: Warehouse, config: StoreConfig, batch_id: str) -> pd.DataFrame:
+    """audit.files rows of this batch, with each file's quarantined share and its store's allowed maximum."""
+    files = read(wh, """
+select
+  path, store_id, dataset, status, reason, rows_in, rows_loaded, rows_quarantined,
+  case when rows_in > 0 then rows_quarantined * 1.0 / rows_in else 0 end as quarantined_share
+from audit.files
+where batch_id = ?
+order by path""", [batch_id])
+    limits = {store.id: store.thresholds["max_quarantine_share"] for store in config.stores}
+    default = DEFAULT_THRESHOLDS["max_quarantine_share"]
+    files["quarantined_share"] = files["quarantined_share"].astype(float)
+    files["max_quarantine_share"] = files["store_id"].map(limits).fillna(default).astype(float)
+    return files
+
+
+def stale_exports(wh: Warehouse, config: StoreConfig, run_date: date) -> tuple[pd.DataFrame, int]:
+    """(store, dataset) pairs without a loaded export dated D or later, and how many pairs were expected."""
+    delivered = read(wh, """
+select store_id, dataset, max(export_date) as last_export_date
+from audit.files
+where status = 'loaded'
+group by store_id, dataset""")
+    delivered["last_export_date"] = as_day(delivered["last_export_date"])
+    daily = pd.DataFrame([(s, d) for s in config.ids for d in DAILY_DATASETS], columns=["store_id", "dataset"])
+    occasional = delivered.loc[delivered["dataset"].isin(OCCASIONAL_DATASETS)
+                               & delivered["store_id"].isin(config.ids), ["store_id", "dataset"]]
+    expected = pd.concat([daily, occasional], ignore_index=True)
+    coverage = expected.merge(delivered, on=["store_id", "dataset"], how="left")
+    stale = coverage["last_export_date"].isna() | (coverage["last_export_date"] < run_date)
+    return coverage.loc[stale].reset_index(drop=True), len(coverage)
+
+
+# -- helpers ------------------------------------------------------------------------------------------------------
+def as_day(values: pd.Series) -> pd.Series:
+    """Dates as Python `date` objects whatever the backend returned (datetime64, date, timestamp)."""
+    if values.empty:
+        return pd.Series([], dtype=object, index=values.index)
+    return pd.to_datetime(values).dt.date
+
+
+def date_spine(bounds: pd.DataFrame) -> pd.DataFrame:
+    """Every (store_id, date) from first_day to last_day inclusive, without a Python loop over days."""
+    if bounds.empty:
+        return pd.DataFrame({"store_id": pd.Series([], dtype=object), "date": pd.Series([], dtype=object)})
+    first = pd.to_datetime(bounds["first_day"])
+    lengths = ((pd.to_datetime(bounds["last_day"]) - first).dt.days + 1).clip(lower=0)
+    repeated = bounds.loc[bounds.index.repeat(lengths), ["store_id"]]
+    offsets = repeated.groupby(level=0).cumcount().to_numpy()
+    starts = first.loc[repeated.index].to_numpy()
+    repeated["date"] = pd.Series(starts + pd.to_timedelta(offsets, unit="D"), index=repeated.index).dt.date
+    return repeated.reset_index(drop=True)
+
+
+def _absent(spine: pd.DataFrame, present: pd.DataFrame) -> pd.DataFrame:
+    merged = spine.merge(present[["store_id", "date"]].drop_duplicates(), on=["store_id", "date"], how="left",
+                         indicator=True)
+    return merged.loc[merged["_merge"] == "left_only", ["store_id", "date"]].reset_index(drop=True)

@@ -1,0 +1,158 @@
+"""The expectations of quality.md layer 3, as data: which frame, which GX expectation, blocking or warning.
+
+Most checks are built-in GX expectations on a frame read from the warehouse. A check that is a query (missing
+dates, stale exports, fractional stock) validates a frame of offending rows with a named subclass of
+`expect_table_row_count_to_equal(0)` (see `gx_runner.ROW_FREE`), so it goes through GX and lands in
+`audit.dq_results` like the rest, under a name that says what it checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from storekpi.config import StoreConfig
+from storekpi.quality import frames
+from storekpi.warehouse import Warehouse
+
+BLOCKING = True
+WARNING = False
+KPI = "marts.kpi_store_daily"
+FILES = "audit.files"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation. `expectation` is a GX expectation type; `kwargs` its arguments."""
+
+    expectation: str
+    kwargs: dict[str, Any]
+    table_name: str
+    column_name: str | None
+    blocking: bool
+    description: str
+    shows: tuple[str, ...] = ()  # further frame columns worth showing in example rows
+
+    @property
+    def columns(self) -> list[str]:
+        """Frame columns this check reads, shown in example rows next to the batch's keys."""
+        names = [self.kwargs.get(k) for k in ("column", "column_A", "column_B")]
+        return [n for n in names + list(self.kwargs.get("column_list", [])) + list(self.shows) if n]
+
+
+@dataclass
+class Batch:
+    """One frame and the checks validated against it (one GX suite run)."""
+
+    suite: str
+    name: str
+    frame: pd.DataFrame
+    keys: list[str]
+    checks: list[Check] = field(default_factory=list)
+    population: int | None = None  # for row-free checks: how many items the offending rows were drawn from
+
+
+def between(column: str, table: str, blocking: bool, description: str, **bounds: Any) -> Check:
+    return Check("expect_column_values_to_be_between", {"column": column, **bounds}, table, column, blocking,
+                 description)
+
+
+def a_at_least_b(a: str, b: str, table: str, blocking: bool, description: str, **extra: Any) -> Check:
+    return Check("expect_column_pair_values_a_to_be_greater_than_b",
+                 {"column_A": a, "column_B": b, "or_equal": True, **extra}, table, f"{a}, {b}", blocking,
+                 description)
+
+
+def unique(columns: list[str], table: str, description: str) -> Check:
+    return Check("expect_compound_columns_to_be_unique", {"column_list": columns}, table, ", ".join(columns),
+                 BLOCKING, description)
+
+
+def no_rows(expectation: str, table: str, column: str | None, blocking: bool, description: str) -> Check:
+    return Check(expectation, {}, table, column, blocking, description)
+
+
+def build_batches(wh: Warehouse, *, run_date: date, config: StoreConfig, batch_id: str) -> list[Batch]:
+    """Read every frame the gates need and attach the checks of quality.md to it."""
+    return [*blocking_batches(wh, run_date, config, batch_id), *warning_batches(wh, run_date, config, batch_id)]
+
+
+def blocking_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id: str) -> list[Batch]:
+    kpi = frames.kpi_store_daily(wh)
+    stock = frames.stock_cover(wh)
+    fractional = stock.loc[stock["on_hand"].isna() | (stock["on_hand"] % 1 != 0)].reset_index(drop=True)
+    return [
+        Batch("files", "files", frames.batch_files(wh, config, batch_id), ["path", "store_id", "dataset"], [
+            Check("expect_column_values_to_be_in_set", {"column": "status", "value_set": ["loaded"]}, FILES,
+                  "status", BLOCKING, "every file of this run is loaded, none rejected", ("reason",)),
+            Check("expect_column_pair_values_a_to_be_greater_than_b",
+                  {"column_A": "max_quarantine_share", "column_B": "quarantined_share", "or_equal": True}, FILES,
+                  "rows_quarantined", BLOCKING,
+                  "each file's quarantined share is at most the store's max_quarantine_share",
+                  ("rows_in", "rows_quarantined")),
+        ]),
+        Batch("kpi_store_daily", "kpi_store_daily", kpi, ["store_id", "date"], [
+            unique(["store_id", "date"], KPI, "one row per store and date"),
+            a_at_least_b("orders", "buyers", KPI, BLOCKING, "orders >= buyers"),
+            between("buyers", KPI, BLOCKING, "buyers >= 0", min_value=0),
+            a_at_least_b("visitors", "buyers", KPI, BLOCKING, "buyers <= visitors where visitors is known",
+                         ignore_row_if="either_value_is_missing"),
+            between("conversion_rate", KPI, BLOCKING, "conversion_rate within [0, 1]", min_value=0, max_value=1),
+            between("buyer_conversion_rate", KPI, BLOCKING, "buyer_conversion_rate within [0, 1]",
+                    min_value=0, max_value=1),
+            between("net_sales", KPI, BLOCKING, "net_sales >= 0", min_value=0),
+            a_at_least_b("gross_sales", "net_sales", KPI, BLOCKING, "net_sales <= gross_sales"),
+        ]),
+        Batch("kpi_store_daily", "kpi_store_daily_missing_dates",
+              frames.missing_mart_dates(wh, config, run_date, kpi), ["store_id", "date"], [
+                  no_rows("expect_no_missing_dates", KPI, "date", BLOCKING,
+                          "every date from the store's first paid order or traffic day to the run date"),
+              ]),
+        Batch("reconciliation", "reconciliation", frames.reconciliation(wh, config, run_date), ["store_id"], [
+            Check("expect_column_pair_values_to_be_equal",
+                  {"column_A": "mart_orders", "column_B": "raw_paid_orders"}, KPI, "orders", BLOCKING,
+                  "per store, sum of orders equals the paid orders in raw"),
+            Check("expect_column_pair_values_to_be_equal",
+                  {"column_A": "mart_net_sales", "column_B": "raw_net_sales"}, KPI, "net_sales", BLOCKING,
+                  "per store, sum of net_sales equals the paid orders in raw, to the cent"),
+        ]),
+        Batch("stock_cover", "stock_cover", stock, ["store_id", "sku", "date"], [
+            unique(["store_id", "sku", "date"], "marts.stock_cover", "one row per store, sku and date"),
+        ]),
+        Batch("stock_cover", "stock_cover_fractional_on_hand", fractional, ["store_id", "sku", "date", "on_hand"], [
+            no_rows("expect_on_hand_to_be_integer", "marts.stock_cover", "on_hand", BLOCKING,
+                    "on_hand is a whole number"),
+        ], population=len(stock)),
+        Batch("repurchase_cohorts", "repurchase_cohorts", frames.repurchase_cohorts(wh),
+              ["store_id", "cohort_month"], [
+                  a_at_least_b("customers", "repurchased_90d", "marts.repurchase_cohorts", BLOCKING,
+                               "customers >= repurchased_90d"),
+                  between("repurchased_90d", "marts.repurchase_cohorts", BLOCKING, "repurchased_90d >= 0",
+                          min_value=0),
+              ]),
+    ]
+
+
+def warning_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id: str) -> list[Batch]:
+    stale, expected = frames.stale_exports(wh, config, run_date)
+    return [
+        Batch("freshness", "freshness", stale, ["store_id", "dataset", "last_export_date"], [
+            no_rows("expect_exports_to_cover_run_date", FILES, "export_date", WARNING,
+                    "every configured store and dataset has a loaded export dated on or after the run date"),
+        ], population=expected),
+        Batch("traffic", "traffic_missing_days", frames.missing_traffic_days(wh, run_date), ["store_id", "date"], [
+            no_rows("expect_no_missing_traffic_days", "raw.traffic", "date", WARNING,
+                    "a traffic row for every day between the store's first and last traffic day"),
+        ]),
+        Batch("orders", "orders", frames.batch_orders(wh, config, run_date, batch_id),
+              ["store_id", "order_id", "paid_date", "source_file"], [
+                  Check("expect_column_values_to_be_between", {"column": "subtotal_difference", "max_value": 0.01},
+                        "raw.orders", "subtotal", WARNING,
+                        "Shopify Subtotal equals net_sales within 0.01", ("subtotal", "net_sales")),
+                  Check("expect_column_values_to_be_between", {"column": "discounts", "min_value": 0}, "raw.orders",
+                        "discounts", WARNING, "discounts >= 0", ("gross_sales", "net_sales")),
+              ]),
+    ]

@@ -1,0 +1,197 @@
+"""The warehouse's own tables: the canonical raw model, quarantine and audit.
+
+This module is the contract between ingest (which writes these tables) and dbt (which reads them as sources):
+one place for names and types. Types are portable SQL understood by DuckDB and PostgreSQL.
+
+Conventions
+- Timestamps (`*_at`) are store-local wall-clock time, without offset: an export's offset is applied and the
+  result converted to the store's timezone at ingest, so `cast(paid_at as date)` is the store-local paid date.
+- Money is DECIMAL(18, 2) in the order's currency; quantities and counts are integers.
+- Every raw table carries the lineage columns of `LINEAGE`.
+- No personal data: customers appear only as `customer_key` (see `storekpi.pii`).
+"""
+
+from __future__ import annotations
+
+LINEAGE: dict[str, str] = {
+    "_store_id": "VARCHAR NOT NULL",
+    "_source_file": "VARCHAR NOT NULL",  # path relative to the landing folder, '/'-separated
+    "_row_number": "INTEGER NOT NULL",  # 1-based line of the file as an editor shows it (header included)
+    "_export_date": "DATE NOT NULL",  # the landing folder's date
+    "_batch_id": "VARCHAR NOT NULL",  # run that loaded the row
+    "_loaded_at": "TIMESTAMP NOT NULL",  # UTC
+}
+
+MONEY = "DECIMAL(18, 2)"
+
+RAW: dict[str, dict[str, str]] = {
+    # order grain: one row per order and file
+    "orders": {
+        "order_id": "VARCHAR NOT NULL",  # Shopify Name ('#1001'), Taobao 订单编号, generic order_id
+        "customer_key": "VARCHAR",  # NULL = anonymous (guest) order
+        "currency": "VARCHAR",
+        "status": "VARCHAR",  # Shopify Financial Status, Taobao 订单状态, NULL for generic
+        "created_at": "TIMESTAMP",
+        "paid_at": "TIMESTAMP",  # NULL = unpaid, never counts
+        "cancelled_at": "TIMESTAMP",
+        "subtotal": MONEY,  # Shopify Subtotal
+        "order_discount": MONEY,  # Shopify Discount Amount, generic order_discount
+        "shipping": MONEY,  # Shopify Shipping, Taobao 买家应付邮费, generic shipping
+        "taxes": MONEY,  # Shopify Taxes
+        "total": MONEY,  # Shopify Total, Taobao 买家实际支付金额
+        "goods_amount": MONEY,  # Taobao 买家应付货款
+        "refunded_amount": MONEY,
+        "item_count": "INTEGER",  # Taobao 宝贝总数量
+    },
+    # line grain: one row per order line and file
+    "order_lines": {
+        "order_id": "VARCHAR NOT NULL",
+        "line_number": "INTEGER NOT NULL",  # 1-based position of the line within its order in this file
+        "sku": "VARCHAR",
+        "product_name": "VARCHAR",
+        "quantity": "INTEGER NOT NULL",
+        "unit_price": MONEY + " NOT NULL",  # price actually charged per unit before order discounts
+        "compare_at_price": MONEY,  # Shopify Lineitem compare at price
+        "list_price": MONEY,  # Taobao 价格, generic list_price
+    },
+    # store x day
+    "traffic": {
+        "date": "DATE NOT NULL",
+        "visitors": "INTEGER",
+        "sessions": "INTEGER",
+        "pageviews": "INTEGER",
+        "paying_buyers": "INTEGER",  # Taobao 支付买家数
+    },
+    "reviews": {
+        "review_id": "VARCHAR NOT NULL",  # identity per sources.md; hashed where it contains personal data
+        "reviewed_at": "TIMESTAMP NOT NULL",
+        "rating": "INTEGER NOT NULL",  # 1..5 (Taobao 好评 5, 中评 3, 差评 1)
+        "product": "VARCHAR",  # product handle, 宝贝标题 or sku
+        "order_id": "VARCHAR",
+    },
+    # store x SKU x location x snapshot date (the folder date); dbt sums locations
+    "stock": {
+        "snapshot_date": "DATE NOT NULL",
+        "sku": "VARCHAR NOT NULL",
+        "location": "VARCHAR",
+        "product_name": "VARCHAR",
+        "on_hand": "INTEGER NOT NULL",
+    },
+    "products": {
+        "valid_from": "DATE NOT NULL",  # the export date: the list price is in force from then on
+        "sku": "VARCHAR NOT NULL",
+        "product_name": "VARCHAR",
+        "list_price": MONEY,
+        "cost": MONEY,
+        "launched_on": "DATE",
+    },
+}
+
+# Written by the pipeline from stores.yml on every run: the one path thresholds reach dbt by.
+CONFIG: dict[str, dict[str, str]] = {
+    "stores": {
+        "store_id": "VARCHAR NOT NULL",
+        "name": "VARCHAR NOT NULL",
+        "platform": "VARCHAR NOT NULL",
+        "timezone": "VARCHAR NOT NULL",
+        "currency": "VARCHAR NOT NULL",
+        "conversion_rate_min": "DOUBLE PRECISION",
+        "positive_review_rate_min": "DOUBLE PRECISION",
+        "daily_orders_min": "INTEGER",
+        "cover_days_min": "DOUBLE PRECISION",
+        "discount_floor": "DOUBLE PRECISION",
+        "max_quarantine_share": "DOUBLE PRECISION",
+    },
+    # one row per store and promo date, with MM-DD rules expanded over the years the data spans
+    "promo_days": {
+        "store_id": "VARCHAR NOT NULL",
+        "date": "DATE NOT NULL",
+    },
+}
+
+QUARANTINE: dict[str, str] = {
+    "_store_id": "VARCHAR NOT NULL",
+    "_source_file": "VARCHAR NOT NULL",
+    "_row_number": "INTEGER",  # NULL when the whole file is rejected
+    "_export_date": "DATE",
+    "_batch_id": "VARCHAR NOT NULL",
+    "_loaded_at": "TIMESTAMP NOT NULL",
+    "dataset": "VARCHAR NOT NULL",
+    "reason": "VARCHAR NOT NULL",  # quality.md reason code
+    "column_name": "VARCHAR",
+    "message": "VARCHAR NOT NULL",  # names file, row and column
+    "raw_values": "VARCHAR",  # JSON object of the row's non-personal source columns
+}
+
+AUDIT: dict[str, dict[str, str]] = {
+    "files": {
+        "path": "VARCHAR NOT NULL",  # relative to the landing folder; primary key
+        "store_id": "VARCHAR NOT NULL",
+        "dataset": "VARCHAR NOT NULL",
+        "export_date": "DATE NOT NULL",
+        "sha256": "VARCHAR NOT NULL",
+        "format": "VARCHAR",  # csv | tsv | csv.gz | xlsx | parquet
+        "encoding": "VARCHAR",
+        "status": "VARCHAR NOT NULL",  # loaded | rejected | forgotten
+        "reason": "VARCHAR",  # why a file was rejected: unknown_headers | undecodable | unreadable | unknown_store
+        "message": "VARCHAR",
+        "rows_in": "INTEGER NOT NULL",
+        "rows_loaded": "INTEGER NOT NULL",
+        "rows_quarantined": "INTEGER NOT NULL",
+        "batch_id": "VARCHAR NOT NULL",
+        "loaded_at": "TIMESTAMP NOT NULL",
+    },
+    "runs": {
+        "run_id": "VARCHAR NOT NULL",
+        "date": "DATE NOT NULL",
+        "status": "VARCHAR NOT NULL",  # published | blocked | failed
+        "started_at": "TIMESTAMP NOT NULL",
+        "finished_at": "TIMESTAMP",
+        "stores": "INTEGER",
+        "files_loaded": "INTEGER",
+        "rows_loaded": "INTEGER",
+        "rows_quarantined": "INTEGER",
+        "alerts": "INTEGER",
+        "task_seconds": "VARCHAR",  # JSON {task: seconds}
+        "message": "VARCHAR",
+    },
+    "dq_results": {
+        "run_id": "VARCHAR NOT NULL",
+        "suite": "VARCHAR NOT NULL",
+        "expectation": "VARCHAR NOT NULL",
+        "table_name": "VARCHAR",
+        "column_name": "VARCHAR",
+        "blocking": "BOOLEAN NOT NULL",
+        "success": "BOOLEAN NOT NULL",
+        "unexpected_count": "BIGINT",
+        "element_count": "BIGINT",
+        "details": "VARCHAR",  # JSON: observed values and a few example rows
+        "evaluated_at": "TIMESTAMP NOT NULL",
+    },
+    # warehouse-wide settings, e.g. the PostgreSQL personal-data salt (see storekpi.pii)
+    "settings": {
+        "key": "VARCHAR PRIMARY KEY",
+        "value": "VARCHAR NOT NULL",
+    },
+}
+
+
+def create_table_sql(schema: str, table: str, columns: dict[str, str]) -> str:
+    cols = ",\n  ".join(f'"{name}" {sql_type}' for name, sql_type in columns.items())
+    return f"CREATE TABLE IF NOT EXISTS {schema}.{table} (\n  {cols}\n)"
+
+
+def all_tables() -> list[tuple[str, str, dict[str, str]]]:
+    """(schema, table, columns) for every table storekpi itself writes."""
+    tables = [("raw", name, {**cols, **LINEAGE}) for name, cols in RAW.items()]
+    tables += [("raw", name, cols) for name, cols in CONFIG.items()]
+    tables.append(("quarantine", "rows", QUARANTINE))
+    tables += [("audit", name, cols) for name, cols in AUDIT.items()]
+    return tables
+
+
+def ddl() -> list[str]:
+    """Statements that create every storekpi-owned schema and table (idempotent)."""
+    statements = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in ("raw", "quarantine", "audit")]
+    statements += [create_table_sql(s, t, c) for s, t, c in all_tables()]
+    return statements

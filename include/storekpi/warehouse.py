@@ -1,0 +1,273 @@
+"""The warehouse: one object built from `--warehouse`, used by every stage.
+
+`TARGET` is a DuckDB file path (embedded default) or a `postgresql://` URL. Business code talks to a `Warehouse`
+and never asks which one it is; the few differences (placeholders, bulk append, write-audit-publish) live here.
+
+Write-audit-publish
+- DuckDB: a run copies the published file to a build file beside it, loads and builds there, validates, then
+  atomically renames the build file over the published one. Readers keep the old file until they reopen it.
+- PostgreSQL: raw, quarantine and audit are written in place (they are not what analysts read); dbt builds the
+  marts into a build schema, and publish swaps it with `marts` in one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from storekpi import schema
+from storekpi.errors import ConfigError
+
+MARTS = "marts"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the published warehouse lives, parsed from `--warehouse`."""
+
+    raw: str
+
+    @property
+    def kind(self) -> str:
+        return "postgres" if self.raw.startswith(("postgresql://", "postgres://")) else "duckdb"
+
+    @property
+    def path(self) -> Path:
+        """The published DuckDB file."""
+        return Path(self.raw).expanduser().resolve()
+
+    @property
+    def build_path(self) -> Path:
+        """Where a run builds before publishing: same folder, so the final rename is atomic."""
+        return self.path.with_name(f".{self.path.name}.build")
+
+    @property
+    def failed_path(self) -> Path:
+        """The last blocked or failed build, kept for operators to inspect (quarantine, dq_results)."""
+        return self.path.with_name(f"{self.path.stem}.failed{self.path.suffix or '.duckdb'}")
+
+    @property
+    def display(self) -> str:
+        """The target without a password, fit for logs and the run summary."""
+        if self.kind == "duckdb":
+            return str(self.path)
+        url = urlparse(self.raw)
+        netloc = url.hostname or ""
+        if url.username:
+            netloc = f"{url.username}@{netloc}"
+        if url.port:
+            netloc += f":{url.port}"
+        return url._replace(netloc=netloc).geturl()
+
+    def validate(self) -> None:
+        if self.kind == "duckdb":
+            if self.path.is_dir():
+                raise ConfigError(f"--warehouse: {self.path} is a folder, expected a DuckDB file path")
+            if not self.path.parent.is_dir():
+                raise ConfigError(f"--warehouse: folder does not exist: {self.path.parent}")
+        elif not urlparse(self.raw).path.strip("/"):
+            raise ConfigError(f"--warehouse: {self.display} names no database")
+
+
+class Warehouse:
+    """A connection to one warehouse database, with the handful of operations storekpi needs.
+
+    `marts_schema` is where dbt writes marts for this handle: `marts` on DuckDB (the build file is private to the
+    run), a build schema on PostgreSQL until publish swaps it in.
+    """
+
+    def __init__(self, target: Target, *, path: Path | None = None, read_only: bool = False,
+                 marts_schema: str = MARTS):
+        self.target = target
+        self.kind = target.kind
+        self.path = path  # DuckDB file this handle opens (build or published)
+        self.read_only = read_only
+        self.marts_schema = marts_schema
+        self._con: Any = None
+
+    # -- connection ---------------------------------------------------------------------------------------------
+    @property
+    def con(self) -> Any:
+        if self._con is None:
+            if self.kind == "duckdb":
+                import duckdb
+
+                self._con = duckdb.connect(str(self.path), read_only=self.read_only)
+            else:
+                import psycopg2
+
+                self._con = psycopg2.connect(self.target.raw)
+                self._con.autocommit = True
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- SQL ------------------------------------------------------------------------------------------------------
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.kind == "postgres" else sql
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        if self.kind == "duckdb":
+            self.con.execute(sql, params or [])
+        else:
+            with self.con.cursor() as cur:
+                cur.execute(self._sql(sql), params or None)
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        if self.kind == "duckdb":
+            return self.con.execute(sql, params or []).fetchall()
+        with self.con.cursor() as cur:
+            cur.execute(self._sql(sql), params or None)
+            return cur.fetchall()
+
+    def query_df(self, sql: str, params: Sequence[Any] | None = None):
+        """Result as a pandas DataFrame."""
+        if self.kind == "duckdb":
+            return self.con.execute(sql, params or []).df()
+        import pandas as pd
+
+        with self.con.cursor() as cur:
+            cur.execute(self._sql(sql), params or None)
+            columns = [d[0] for d in cur.description]
+            return pd.DataFrame(cur.fetchall(), columns=columns)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self.kind == "duckdb":
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("COMMIT")
+        else:
+            self.con.autocommit = False
+            try:
+                yield
+                self.con.commit()
+            except BaseException:
+                self.con.rollback()
+                raise
+            finally:
+                self.con.autocommit = True
+
+    def append(self, table: str, frame: Any) -> int:
+        """Append a pandas DataFrame or Arrow table to `schema.table`, matching columns by name."""
+        if hasattr(frame, "num_rows"):  # Arrow
+            rows = frame.num_rows
+            columns = frame.column_names
+        else:
+            rows = len(frame)
+            columns = list(frame.columns)
+        if rows == 0:
+            return 0
+        if self.kind == "duckdb":
+            self.con.register("_storekpi_append", frame)
+            try:
+                self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _storekpi_append")
+            finally:
+                self.con.unregister("_storekpi_append")
+            return rows
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        table_arrow = frame if hasattr(frame, "num_rows") else pa.Table.from_pandas(frame, preserve_index=False)
+        buffer = io.BytesIO()
+        pacsv.write_csv(table_arrow, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        buffer.seek(0)
+        cols = ", ".join(f'"{c}"' for c in columns)
+        with self.con.cursor() as cur:
+            cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", buffer)
+        return rows
+
+    def table_exists(self, schema_name: str, table: str) -> bool:
+        rows = self.query(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema_name, table],
+        )
+        return rows[0][0] > 0
+
+    def ensure_schema(self) -> None:
+        """Create storekpi's own schemas and tables (raw, quarantine, audit) when missing."""
+        for statement in schema.ddl():
+            self.execute(statement)
+
+
+# -- write-audit-publish ----------------------------------------------------------------------------------------
+def build_schema_name(run_key: str) -> str:
+    """The PostgreSQL schema a run builds its marts in."""
+    safe = "".join(c if c.isalnum() else "_" for c in run_key.lower())[:40]
+    return f"{MARTS}__build_{safe}"
+
+
+def open_published(target: Target, *, read_only: bool = True) -> Warehouse:
+    if target.kind == "duckdb":
+        return Warehouse(target, path=target.path, read_only=read_only)
+    return Warehouse(target)
+
+
+def open_build(target: Target, run_key: str, *, fresh: bool = False) -> Warehouse:
+    """The handle a run loads and builds through. `fresh=True` starts the build from the published state."""
+    if target.kind == "duckdb":
+        build = target.build_path
+        if fresh:
+            build.unlink(missing_ok=True)
+            Path(f"{build}.wal").unlink(missing_ok=True)
+            if target.path.exists():
+                shutil.copy2(target.path, build)
+        return Warehouse(target, path=build)
+    return Warehouse(target, marts_schema=build_schema_name(run_key))
+
+
+def publish(target: Target, run_key: str) -> None:
+    """Make the validated build the published state, atomically."""
+    if target.kind == "duckdb":
+        build = target.build_path
+        # A clean close has checkpointed the WAL; the published file must be self-contained.
+        if Path(f"{build}.wal").exists():
+            import duckdb
+
+            duckdb.connect(str(build)).execute("CHECKPOINT").close()
+        with open(build, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(build, target.path)
+        return
+    build_schema = build_schema_name(run_key)
+    with Warehouse(target) as wh, wh.transaction():
+        old = f"{MARTS}__old"
+        wh.execute(f"DROP SCHEMA IF EXISTS {old} CASCADE")
+        if wh.query("select count(*) from information_schema.schemata where schema_name = ?", [MARTS])[0][0]:
+            wh.execute(f"ALTER SCHEMA {MARTS} RENAME TO {old}")
+        wh.execute(f"ALTER SCHEMA {build_schema} RENAME TO {MARTS}")
+        wh.execute(f"DROP SCHEMA IF EXISTS {old} CASCADE")
+
+
+def discard(target: Target, run_key: str) -> Path | None:
+    """Drop a blocked or failed build; on DuckDB keep it as `<name>.failed.duckdb` for inspection."""
+    if target.kind == "duckdb":
+        build = target.build_path
+        Path(f"{build}.wal").unlink(missing_ok=True)
+        if build.exists():
+            os.replace(build, target.failed_path)
+            return target.failed_path
+        return None
+    with Warehouse(target) as wh:
+        wh.execute(f"DROP SCHEMA IF EXISTS {build_schema_name(run_key)} CASCADE")
+    return None

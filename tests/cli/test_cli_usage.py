@@ -1,0 +1,70 @@
+"""Bad invocations exit 2 with a message naming the option or path (spec README, exit codes)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import FIXTURES
+
+LANDING = FIXTURES / "e2e_landing"
+
+
+def _run_args(landing, warehouse, day="2026-11-20", *extra):
+    return ("run", "--landing", str(landing), "--warehouse", str(warehouse), "--date", day, *extra)
+
+
+def test_missing_landing_folder(cli, tmp_path):
+    result = cli(*_run_args(tmp_path / "nope", tmp_path / "w.duckdb"))
+    assert result.code == 2
+    assert "--landing" in result.stderr and "nope" in result.stderr
+
+
+def test_missing_stores_yml(cli, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(LANDING, landing)
+    (landing / "stores.yml").unlink()
+    result = cli(*_run_args(landing, tmp_path / "w.duckdb"))
+    assert result.code == 2
+    assert "stores.yml" in result.stderr
+
+
+def test_missing_explicit_stores_file(cli, tmp_path):
+    result = cli(*_run_args(LANDING, tmp_path / "w.duckdb", "2026-11-20", "--stores", str(tmp_path / "s.yml")))
+    assert result.code == 2
+    assert "--stores" in result.stderr and "s.yml" in result.stderr
+
+
+@pytest.mark.parametrize("bad", ["2026-13-01", "20261120", "yesterday", "2026-02-30"])
+def test_malformed_date(cli, tmp_path, bad):
+    result = cli(*_run_args(LANDING, tmp_path / "w.duckdb", bad))
+    assert result.code == 2
+    assert "--date" in result.stderr and bad in result.stderr
+
+
+def test_store_folder_not_in_stores_yml(cli, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(LANDING, landing)
+    (landing / "rogue_store" / "orders" / "2026-11-20").mkdir(parents=True)
+    result = cli(*_run_args(landing, tmp_path / "w.duckdb"))
+    assert result.code == 2
+    assert "rogue_store" in result.stderr and "stores.yml" in result.stderr
+
+
+def test_missing_required_option(cli, tmp_path):
+    result = cli("run", "--landing", str(LANDING), "--date", "2026-11-20")
+    assert result.code == 2
+    assert "--warehouse" in result.stderr
+
+
+def test_warehouse_in_missing_folder(cli, tmp_path):
+    result = cli(*_run_args(LANDING, tmp_path / "no" / "such" / "w.duckdb"))
+    assert result.code == 2
+    assert "--warehouse" in result.stderr
+
+
+def test_no_airflow_state_outside_the_state_folder(cli, tmp_path):
+    """Usage errors are caught before Airflow starts: nothing is written anywhere."""
+    cli(*_run_args(tmp_path / "nope", tmp_path / "w.duckdb"))
+    assert not (tmp_path / "state" / "airflow").exists()

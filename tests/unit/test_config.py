@@ -1,0 +1,88 @@
+"""stores.yml: defaults merge key by key, promo days add up, errors name the file and key."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from storekpi import config
+from storekpi.errors import ConfigError
+
+SPEC_EXAMPLE = """
+defaults:
+  timezone: UTC
+  thresholds:
+    conversion_rate_min: 0.02
+    positive_review_rate_min: 0.985
+    daily_orders_min: 30
+    cover_days_min: 7
+    discount_floor: 0.70
+    max_quarantine_share: 0.05
+  promo_days: ["06-18", "11-11", "12-12"]
+  recipients:
+    ops: [ops@example.com]
+    merchandiser: []
+    marketing: []
+    customer_service: []
+    data: [data@example.com]
+stores:
+  - id: tmall_flagship
+    name: "Tmall flagship"
+    platform: taobao
+    timezone: Asia/Shanghai
+    currency: CNY
+    thresholds: {daily_orders_min: 200}
+    promo_days: ["2026-11-13"]
+    recipients: {ops: [boss@example.com]}
+  - id: us_store
+    platform: shopify
+    currency: USD
+"""
+
+
+def _load(tmp_path, text):
+    path = tmp_path / "stores.yml"
+    path.write_text(text, encoding="utf-8")
+    return config.load(path)
+
+
+def test_spec_example_merges_defaults(tmp_path):
+    cfg = _load(tmp_path, SPEC_EXAMPLE)
+    tmall = cfg.get("tmall_flagship")
+    assert tmall.thresholds["daily_orders_min"] == 200
+    assert tmall.thresholds["discount_floor"] == 0.70
+    assert tmall.timezone == "Asia/Shanghai"
+    assert tmall.is_promo_day(date(2026, 11, 13)) and tmall.is_promo_day(date(2025, 11, 11))
+    assert not tmall.is_promo_day(date(2026, 11, 12))
+    us = cfg.get("us_store")
+    assert us.timezone == "UTC" and us.name == "us_store" and us.thresholds["daily_orders_min"] == 30
+    assert not us.is_promo_day(date(2026, 11, 13))
+    assert cfg.recipients("ops") == {"boss@example.com": {"tmall_flagship"}, "ops@example.com": {"us_store"}}
+    assert cfg.recipients("data") == {"data@example.com": {"tmall_flagship", "us_store"}}
+
+
+def test_promo_dates_expand_per_year(tmp_path):
+    store = _load(tmp_path, SPEC_EXAMPLE).get("tmall_flagship")
+    days = store.promo_dates(2025, 2026)
+    assert date(2025, 6, 18) in days and date(2026, 12, 12) in days and date(2026, 11, 13) in days
+    assert len(days) == 7
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("stores: []", "non-empty"),
+    ("stores:\n  - {id: Bad-Id, platform: shopify, currency: USD}", "[a-z0-9_]+"),
+    ("stores:\n  - {id: a, platform: amazon, currency: USD}", "platform"),
+    ("stores:\n  - {id: a, platform: shopify, currency: USD, timezone: Mars/Base}", "Mars/Base"),
+    ("stores:\n  - {id: a, platform: shopify}", "currency"),
+    ("stores:\n  - {id: a, platform: shopify, currency: USD, thresholds: {daily_orders: 3}}", "daily_orders"),
+    ("stores:\n  - {id: a, platform: shopify, currency: USD, thresholds: {cover_days_min: x}}", "cover_days_min"),
+    ("stores:\n  - {id: a, platform: shopify, currency: USD, promo_days: ['13-45']}", "13-45"),
+    ("stores:\n  - {id: a, platform: shopify, currency: USD}\n  - {id: a, platform: shopify, currency: USD}",
+     "twice"),
+    ("stores: [", "YAML"),
+])
+def test_errors_name_the_key(tmp_path, text, needle):
+    with pytest.raises(ConfigError) as err:
+        _load(tmp_path, text)
+    assert needle in str(err.value) and "stores.yml" in str(err.value)

@@ -1,0 +1,99 @@
+"""The Warehouse object behaves the same on DuckDB and PostgreSQL, and publish is all-or-nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from storekpi import warehouse
+from storekpi.errors import ConfigError
+from storekpi.warehouse import Target
+from tests.pg import temp_database
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def target(request, tmp_path):
+    if request.param == "duckdb":
+        yield Target(str(tmp_path / "w.duckdb"))
+    else:
+        with temp_database() as url:
+            yield Target(url)
+
+
+def _marts(wh, rows: int) -> None:
+    wh.execute(f"CREATE SCHEMA IF NOT EXISTS {wh.marts_schema}")
+    wh.execute(f"CREATE TABLE {wh.marts_schema}.kpi_store_daily (store_id VARCHAR, net_sales DECIMAL(18, 2))")
+    wh.append(f"{wh.marts_schema}.kpi_store_daily",
+              pd.DataFrame({"store_id": [f"s{i}" for i in range(rows)], "net_sales": [Decimal("1.10")] * rows}))
+
+
+def test_append_query_and_placeholders(target):
+    with warehouse.open_build(target, "r1", fresh=True) as wh:
+        wh.ensure_schema()
+        wh.ensure_schema()  # idempotent
+        frame = pd.DataFrame({"store_id": ["a", "b"], "date": pd.to_datetime(["2026-11-19", "2026-11-20"]).date})
+        assert wh.append("raw.promo_days", frame) == 2
+        assert wh.query("select store_id from raw.promo_days where date > ? order by 1", ["2026-11-19"]) == [("b",)]
+        assert list(wh.query_df("select count(*) as n from raw.promo_days")["n"]) == [2]
+        assert wh.table_exists("raw", "orders") and not wh.table_exists("raw", "nope")
+
+
+def test_transaction_rolls_back(target):
+    with warehouse.open_build(target, "r1", fresh=True) as wh:
+        wh.ensure_schema()
+        with pytest.raises(RuntimeError), wh.transaction():
+            wh.execute("INSERT INTO raw.promo_days VALUES ('a', DATE '2026-11-11')")
+            raise RuntimeError("boom")
+        assert wh.query("select count(*) from raw.promo_days") == [(0,)]
+
+
+def test_publish_swaps_in_build_and_discard_keeps_published(target):
+    with warehouse.open_build(target, "run1", fresh=True) as wh:
+        wh.ensure_schema()
+        _marts(wh, 2)
+    warehouse.publish(target, "run1")
+    with warehouse.open_published(target) as wh:
+        assert wh.query("select count(*) from marts.kpi_store_daily") == [(2,)]
+
+    with warehouse.open_build(target, "run2", fresh=True) as wh:
+        if target.kind == "postgres":
+            wh.execute(f"DROP SCHEMA IF EXISTS {wh.marts_schema} CASCADE")
+        else:
+            wh.execute("DROP TABLE marts.kpi_store_daily")
+        _marts(wh, 5)
+    warehouse.discard(target, "run2")
+    with warehouse.open_published(target) as wh:
+        assert wh.query("select count(*) from marts.kpi_store_daily") == [(2,)]
+
+    with warehouse.open_build(target, "run3", fresh=True) as wh:
+        if target.kind == "duckdb":
+            wh.execute("DROP TABLE marts.kpi_store_daily")
+        _marts(wh, 7)
+    warehouse.publish(target, "run3")
+    with warehouse.open_published(target) as wh:
+        assert wh.query("select count(*) from marts.kpi_store_daily") == [(7,)]
+        if target.kind == "postgres":  # no build or old schema is left behind
+            schemas = {r[0] for r in wh.query("select schema_name from information_schema.schemata")}
+            assert not [s for s in schemas if s.startswith("marts__")]
+
+
+def test_discarded_duckdb_build_is_kept_for_inspection(tmp_path):
+    target = Target(str(tmp_path / "w.duckdb"))
+    with warehouse.open_build(target, "r", fresh=True) as wh:
+        wh.ensure_schema()
+    kept = warehouse.discard(target, "r")
+    assert kept == tmp_path / "w.failed.duckdb" and kept.exists()
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_target_display_hides_password():
+    assert Target("postgresql://u:secret@h:5433/db").display == "postgresql://u@h:5433/db"
+
+
+def test_target_validation(tmp_path):
+    with pytest.raises(ConfigError, match="--warehouse"):
+        Target(str(tmp_path)).validate()
+    with pytest.raises(ConfigError, match="--warehouse"):
+        Target("postgresql://h:5432/").validate()
