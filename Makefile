@@ -28,6 +28,14 @@ test: $(STAMP) test-deps
 test-distributed: $(STAMP)
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider -m distributed tests/deploy
 
+## Benchmarks at full size (< 10 min on 2 cores): writes bench/report.md and bench/report.json.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+## The same benchmarks at tiny sizes (the test suite runs this through tests/bench); report in bench/work/smoke/.
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench.run --smoke
+
 # System packages some tests drive for real (headless Chromium for the report); installed when we may.
 test-deps:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \

@@ -8,6 +8,8 @@ any relay. `message()` is a helper that builds such a message with a plain-text 
 SMTP settings come from the Airflow connection `smtp_default` (e.g. the environment variable
 `AIRFLOW_CONN_SMTP_DEFAULT='smtp://user:pass@mail.example.com:587'`, extras `disable_ssl`, `disable_tls`,
 `from_email`). The sender is the connection's `from_email`, else `$STOREKPI_MAIL_FROM`, else `storekpi@localhost`.
+With no `--outbox` and no SMTP connection defined, messages are spooled to `$STOREKPI_HOME/outbox` with a warning
+instead of failing the run: a missing mail relay must neither lose an alert nor hold back validated data.
 Log lines never name a recipient: addresses are personal data.
 """
 
@@ -21,6 +23,8 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+
+from storekpi.runspec import state_dir
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +70,22 @@ def send(messages: list[EmailMessage], *, outbox: Path | None) -> list[str]:
         return []
     if outbox is not None:
         return _write_outbox(messages, Path(outbox))
+    if not _smtp_configured():
+        spool = state_dir() / "outbox"
+        log.warning("no SMTP connection %r is defined (set AIRFLOW_CONN_SMTP_DEFAULT or pass --outbox): "
+                    "spooling %d e-mail(s) to %s", SMTP_CONN_ID, len(messages), spool)
+        return _write_outbox(messages, spool)
     return _send_smtp(messages)
+
+
+def _smtp_configured() -> bool:
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
+
+    try:
+        BaseHook.get_connection(SMTP_CONN_ID)
+    except AirflowNotFoundException:
+        return False
+    return True
 
 
 def _write_outbox(messages: list[EmailMessage], outbox: Path) -> list[str]:
