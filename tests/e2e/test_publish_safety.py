@@ -213,3 +213,13 @@ def test_blocked_run_leaves_postgres_marts_unchanged(tmp_path):
         assert blocked.code == 3, blocked.stderr[-3000:]
         assert blocked.summary["status"] == "blocked"
         assert snapshot() == before  # same rows, and no build schema left behind
+        # Raw and audit are written in place on PostgreSQL: the unchanged bad file is not read again, yet the
+        # next night must block on it just the same, until it is corrected or forgotten.
+        again = run(NEXT)
+        assert again.code == 3, again.stderr[-3000:]
+        assert "orders_export_2.csv" in again.summary["message"] and snapshot() == before
+        bad = landing / "maple_shop" / "orders" / NEXT / "orders_export_2.csv"
+        forgotten = run_cli("forget", str(bad), "--warehouse", url, "--landing", str(landing),
+                            home=tmp_path / "state")
+        assert forgotten.code == 0, forgotten.stderr[-3000:]
+        assert run(NEXT).code == 0

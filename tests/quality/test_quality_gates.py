@@ -262,6 +262,22 @@ def test_orders_of_earlier_batches_do_not_warn_again(wh, config):
     assert gates(wh, config).warnings == []
 
 
+@pytest.mark.parametrize("earlier_run, blocks", [(None, True), ("blocked", True), ("published", False)])
+def test_a_rejected_file_of_an_unpublished_earlier_batch_keeps_blocking(wh, config, earlier_run, blocks):
+    # On PostgreSQL raw and audit are written in place: a blocked night's file is not read again when unchanged,
+    # so the gate must still see it the next night; once a run that held it was published, it is history.
+    wh.execute(f"update audit.files set status = 'rejected', reason = 'unknown_headers', batch_id = 'batch-x' "
+               f"where path = '{sc.SHOP_TRAFFIC}'")
+    if earlier_run:
+        wh.execute("insert into audit.runs (run_id, date, status, started_at) "
+                   "values ('batch-x', date '2026-11-19', ?, timestamp '2026-11-19 23:00:00')", [earlier_run])
+    result = gates(wh, config)
+    assert result.passed is not blocks
+    if blocks:
+        assert [c.column_name for c in result.failures] == ["status"]
+        assert sc.SHOP_TRAFFIC in result.failures[0].message()
+
+
 def test_exports_dated_after_the_run_date_are_ignored_by_reconciliation(wh, config):
     # the 11-21 export of #1002 carries a 30.00 discount; for D = 11-20 the 11-20 version (net 30.00) counts
     result = run_gates(wh, run_id="r", run_date=date(2026, 11, 20), config=config, batch_id=sc.BATCH)

@@ -15,6 +15,11 @@ import pandas as pd
 from storekpi.config import DEFAULT_THRESHOLDS, StoreConfig
 from storekpi.warehouse import Warehouse
 
+# Rows ingested by this run (the `?`) or by an earlier run that was never published. On DuckDB a blocked build is
+# discarded with its raw rows, so this is tonight's batch; on PostgreSQL raw and audit are written in place, and a
+# blocked night's files, unchanged and so not read again, must keep blocking until they are corrected or forgotten.
+UNPUBLISHED = "(batch_id = ? or batch_id not in (select run_id from audit.runs where status = 'published'))"
+
 # Datasets every configured store must deliver daily; reviews and stock only once a store has sent them.
 DAILY_DATASETS = ("orders", "traffic")
 OCCASIONAL_DATASETS = ("reviews", "stock")
@@ -117,7 +122,7 @@ order by 1"""
 def batch_orders(wh: Warehouse, config: StoreConfig, run_date: date, batch_id: str) -> pd.DataFrame:
     """Paid orders whose latest version arrived in this batch, with discounts and the Shopify Subtotal gap.
 
-    Warnings look at tonight's exports only, so an old oddity does not warn again every night.
+    Warnings look at exports not yet published only, so an old oddity does not warn again every night.
     """
     facts, params = order_facts_sql(config)
     sql = f"""
@@ -127,7 +132,7 @@ select
   net_sales, subtotal,
   case when platform = 'shopify' then abs(subtotal - net_sales) end as subtotal_difference
 from order_facts
-where batch_id = ?
+where {UNPUBLISHED}
 order by store_id, order_id"""
     return read(wh, sql, [*params, *[run_date] * 3, batch_id])
 
@@ -186,13 +191,13 @@ def missing_traffic_days(wh: Warehouse, run_date: date) -> pd.DataFrame:
 
 # -- files and freshness ----------------------------------------------------------------------------------------
 def batch_files(wh: Warehouse, config: StoreConfig, batch_id: str) -> pd.DataFrame:
-    """audit.files rows of this batch, with each file's quarantined share and its store's allowed maximum."""
-    files = read(wh, """
+    """audit.files rows not yet published, with each file's quarantined share and its store's allowed maximum."""
+    files = read(wh, f"""
 select
   path, store_id, dataset, status, reason, rows_in, rows_loaded, rows_quarantined,
   case when rows_in > 0 then rows_quarantined * 1.0 / rows_in else 0 end as quarantined_share
 from audit.files
-where batch_id = ?
+where status <> 'forgotten' and {UNPUBLISHED}
 order by path""", [batch_id])
     limits = {store.id: store.thresholds["max_quarantine_share"] for store in config.stores}
     default = DEFAULT_THRESHOLDS["max_quarantine_share"]
