@@ -123,14 +123,16 @@ def quality_gate(spec: RunSpec) -> dict:
 
 
 def publish(spec: RunSpec) -> dict:
-    """Record the run in audit.runs inside the build, then swap the build in atomically."""
+    """Swap the build in atomically, recording the run in audit.runs in the same step."""
     import json
 
     with _timed(spec, "publish"):
         with warehouse.open_build(spec.target, spec.run_key) as wh:
             alerts = wh.query(f"select count(*) from {wh.marts_schema}.kpi_alerts where date = ?",
                               [spec.date])[0][0]
-            data = RunSummary(spec).update(alerts=alerts)
+        data = RunSummary(spec).update(alerts=alerts)
+
+        def record(wh: warehouse.Warehouse) -> None:
             wh.execute("DELETE FROM audit.runs WHERE run_id = ?", [spec.run_key])
             wh.execute(
                 "INSERT INTO audit.runs (run_id, date, status, started_at, finished_at, stores, files_loaded, "
@@ -140,7 +142,8 @@ def publish(spec: RunSpec) -> dict:
                  data["files_loaded"], data["rows_loaded"], data["rows_quarantined"], alerts,
                  json.dumps(data.get("task_seconds", {}))],
             )
-        warehouse.publish(spec.target, spec.run_key)
+
+        warehouse.publish(spec.target, spec.run_key, record=record)
         RunSummary(spec).update(status="published")
         return {"alerts": alerts}
 

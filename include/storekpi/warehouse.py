@@ -16,7 +16,7 @@ import contextlib
 import io
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,10 +236,20 @@ def open_build(target: Target, run_key: str, *, fresh: bool = False) -> Warehous
     return Warehouse(target, marts_schema=build_schema_name(run_key))
 
 
-def publish(target: Target, run_key: str) -> None:
-    """Make the validated build the published state, atomically."""
+def publish(target: Target, run_key: str, record: Callable[[Warehouse], None] | None = None) -> None:
+    """Make the validated build the published state, atomically.
+
+    `record` writes the run's audit rows in the same step: into the build file before it replaces the published
+    one (DuckDB), or in the transaction that swaps the schemas (PostgreSQL, where audit is not in the build schema),
+    so audit.runs never says "published" for marts that were not.
+    """
     if target.kind == "duckdb":
         build = target.build_path
+        if not build.exists():
+            raise FileNotFoundError(f"no build to publish at {build}")
+        if record is not None:
+            with Warehouse(target, path=build) as wh, wh.transaction():
+                record(wh)
         # A clean close has checkpointed the WAL; the published file must be self-contained.
         if Path(f"{build}.wal").exists():
             import duckdb
@@ -251,6 +261,8 @@ def publish(target: Target, run_key: str) -> None:
         return
     build_schema = build_schema_name(run_key)
     with Warehouse(target) as wh, wh.transaction():
+        if record is not None:
+            record(wh)
         old = f"{MARTS}__old"
         wh.execute(f"DROP SCHEMA IF EXISTS {old} CASCADE")
         if wh.query("select count(*) from information_schema.schemata where schema_name = ?", [MARTS])[0][0]:

@@ -97,3 +97,36 @@ def test_target_validation(tmp_path):
         Target(str(tmp_path)).validate()
     with pytest.raises(ConfigError, match="--warehouse"):
         Target("postgresql://h:5432/").validate()
+
+
+
+def _record_run(wh):
+    wh.execute("insert into audit.runs (run_id, date, status, started_at) "
+               "values ('run1', date '2026-11-20', 'published', timestamp '2026-11-20 23:00:00')")
+
+
+def _failing_record(wh):
+    _record_run(wh)
+    raise RuntimeError("disk full")
+
+
+def _published(target):
+    with warehouse.open_published(target) as wh:
+        return (wh.query("select count(*) from marts.kpi_store_daily")[0][0],
+                wh.query("select run_id, status from audit.runs"))
+
+
+def test_publish_records_the_run_with_the_marts_or_not_at_all(target):
+    with warehouse.open_build(target, "run0", fresh=True) as wh:
+        wh.ensure_schema()
+        _marts(wh, 1)
+    warehouse.publish(target, "run0")
+    with warehouse.open_build(target, "run1", fresh=True) as wh:
+        if target.kind == "duckdb":
+            wh.execute("DROP TABLE marts.kpi_store_daily")
+        _marts(wh, 2)
+    with pytest.raises(RuntimeError, match="disk full"):
+        warehouse.publish(target, "run1", record=_failing_record)
+    assert _published(target) == (1, [])
+    warehouse.publish(target, "run1", record=_record_run)
+    assert _published(target) == (2, [("run1", "published")])
