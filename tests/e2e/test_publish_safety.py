@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, ROOT, run_cli
 
 pytestmark = pytest.mark.e2e
 DAY = "2026-11-20"
@@ -44,9 +44,9 @@ def site(tmp_path):
     (tmp_path / "state").mkdir()
     warehouse = tmp_path / "warehouse.duckdb"
 
-    def run(day: str = DAY, **kwargs):
+    def run(day: str = DAY, extra: tuple[str, ...] = (), **kwargs):
         return run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--date", day,
-                       "--outbox", str(tmp_path / "outbox"), home=tmp_path / "state", **kwargs)
+                       "--outbox", str(tmp_path / "outbox"), *extra, home=tmp_path / "state", **kwargs)
 
     first = run()
     assert first.code == 0, first.stderr[-3000:]
@@ -97,6 +97,32 @@ def test_quarantine_share_above_limit_blocks(site):
     _drop(landing, "maple_shop", "orders", NEXT, "orders_export_3.csv", SHOPIFY_HEADER + "\n".join(rows) + "\n")
     result = run(NEXT)
     _assert_blocked(result, warehouse, before, tmp / "outbox", "orders_export_3.csv")
+
+
+def test_a_failing_dbt_build_exits_1_and_leaves_the_published_file_identical(site):
+    landing, warehouse, run, tmp = site
+    before = sha256(warehouse)
+    project = tmp / "dbt"
+    shutil.copytree(ROOT / "dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "models" / "marts" / "kpi_store_daily.sql").write_text("select * from no_such_table\n")
+    result = run(NEXT, env={"STOREKPI_DBT_PROJECT": str(project)})
+    assert result.code == 1, (result.code, result.stderr[-3000:])
+    assert result.summary["status"] == "failed"
+    assert "dbt_build failed" in result.summary["message"] and "kpi_store_daily" in result.summary["message"]
+    assert sha256(warehouse) == before
+    assert (tmp / "warehouse.failed.duckdb").exists()  # kept for inspection
+
+
+def test_a_failure_after_publish_exits_1_and_says_the_marts_were_published(site):
+    landing, warehouse, run, tmp = site
+    not_a_folder = tmp / "reports-file"
+    not_a_folder.write_text("a file where the reports folder should be\n")
+    result = run(NEXT, extra=("--reports", str(not_a_folder)))
+    assert result.code == 1, (result.code, result.stderr[-3000:])
+    assert result.summary["status"] == "failed"
+    assert result.summary["message"].startswith("marts were published, then report failed")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select max(date) from marts.kpi_store_daily").fetchone()[0].isoformat() == NEXT
 
 
 def test_killed_run_leaves_published_state_and_next_run_recovers(site):
