@@ -26,6 +26,7 @@ FORMULA_UNIT_TESTS = {
     "promo-day exemption": "discount_violations_floor_promo_days_and_list_price_precedence",
     "revenue-bridge identity": "revenue_bridge_identity_and_comparable_days",
     "alert rules": "kpi_alerts_every_rule_fires_only_past_its_threshold",
+    "alerts at exactly the threshold": "kpi_alerts_nothing_fires_exactly_at_a_threshold",
     "no date gaps": "int_store_days_run_without_gaps_from_first_activity_to_d",
 }
 
