@@ -8,16 +8,14 @@ from __future__ import annotations
 import email
 import logging
 import math
-import socket
-import time
 from datetime import date, timedelta
 from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 import marts_fixture as mf
 from storekpi import alerts
+from tests import smtp
 
 # address -> (subject, headlines that must appear, one per alert in the message)
 TMALL_OPS = [
@@ -182,47 +180,20 @@ def test_without_smtp_connection_or_outbox_mail_is_spooled_not_lost(warehouse, r
 
 
 # -- a real SMTP server ---------------------------------------------------------------------------------------------
-class Recorder:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_server(monkeypatch, tmp_path):
-    recorder = Recorder()
-    port = _free_port()
-    # The test server's own log names peers and recipients, and it logs from its thread after a test's capture
-    # has closed; keep it to warnings so caplog holds only storekpi's and Airflow's lines.
-    server_log = logging.getLogger("mail.log")
-    monkeypatch.setattr(server_log, "level", logging.WARNING)
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT",
-                       f"smtp://127.0.0.1:{port}?disable_tls=true&disable_ssl=true&from_email=kpi%40shop.example")
-    yield recorder
-    controller.stop()
+    with smtp.smtp_server() as recorder:
+        monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", recorder.url)
+        yield recorder
 
 
 def test_smtp_server_receives_exactly_the_days_alerts(warehouse, report, smtp_server, caplog):
     wh, config = warehouse
     with caplog.at_level(logging.INFO):
         assert alerts.deliver(wh, mf.D, config, outbox=None, report_path=report) == 5
-    deadline = time.monotonic() + 10
-    while len(smtp_server.envelopes) < 5 and time.monotonic() < deadline:
-        time.sleep(0.05)
     received = {}
-    for envelope in smtp_server.envelopes:
+    for envelope in smtp_server.wait_for(5):
         assert len(envelope.rcpt_tos) == 1
         assert envelope.mail_from == "kpi@shop.example"  # the connection's from_email
         received[envelope.rcpt_tos[0]] = email.message_from_bytes(envelope.content, policy=default_policy)
