@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import uuid
 from datetime import datetime, timezone
@@ -212,6 +213,14 @@ def cmd_forget(args: argparse.Namespace) -> int:
     target = warehouse.Target(args.warehouse)
     target.validate()
     relpath = _landing_relpath(args.path, args.landing)
+    if target.kind == "duckdb" and not target.path.exists():
+        raise ConfigError(f"--warehouse {target.path} does not exist: nothing to forget")
+    with warehouse.open_published(target) as wh:
+        known = wh.table_exists("audit", "files") and wh.query("select 1 from audit.files where path = ?",
+                                                                [relpath])
+    if not known:
+        raise ConfigError(f"PATH {args.path}: no file {relpath!r} was ever loaded into {args.warehouse} "
+                          "(files are known by <store>/<dataset>/<date>/<name> inside the landing folder)")
     key = f"forget_{uuid.uuid4().hex[:8]}"
     with warehouse.open_build(target, key, fresh=True) as wh:
         wh.ensure_schema()
@@ -223,13 +232,20 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def _landing_relpath(path: str, landing: str | None) -> str:
-    """Files are known by their path relative to the landing folder."""
+    """Files are known by their path relative to the landing folder: `<store>/<dataset>/<YYYY-MM-DD>/<name>`.
+
+    With --landing, PATH is made relative to it; without, a longer path that ends in that layout is cut to it,
+    so `storekpi forget /srv/landing/shop/orders/2026-11-20/x.csv` needs no --landing.
+    """
     candidate = Path(path)
     if landing and candidate.is_absolute():
         try:
             return candidate.resolve().relative_to(Path(landing).resolve()).as_posix()
         except ValueError:
             raise ConfigError(f"PATH {path} is not inside --landing {landing}") from None
+    parts = candidate.parts
+    if len(parts) > 4 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[-2]):
+        return "/".join(parts[-4:])
     return candidate.as_posix()
 
 

@@ -68,3 +68,22 @@ def test_no_airflow_state_outside_the_state_folder(cli, tmp_path):
     """Usage errors are caught before Airflow starts: nothing is written anywhere."""
     cli(*_run_args(tmp_path / "nope", tmp_path / "w.duckdb"))
     assert not (tmp_path / "state" / "airflow").exists()
+
+
+def test_forget_without_a_warehouse_file(cli, tmp_path):
+    result = cli("forget", "shop/orders/2026-11-20/x.csv", "--warehouse", str(tmp_path / "none.duckdb"))
+    assert result.code == 2
+    assert "--warehouse" in result.stderr and "none.duckdb" in result.stderr
+
+
+def test_forget_a_file_that_was_never_loaded(cli, tmp_path):
+    from storekpi import warehouse
+
+    target = warehouse.Target(str(tmp_path / "w.duckdb"))
+    with warehouse.Warehouse(target, path=target.path) as wh:
+        wh.ensure_schema()
+    before = target.path.read_bytes()
+    result = cli("forget", "/srv/landing/shop/orders/2026-11-20/typo.csv", "--warehouse", str(target.path))
+    assert result.code == 2
+    assert "shop/orders/2026-11-20/typo.csv" in result.stderr and "was ever loaded" in result.stderr
+    assert target.path.read_bytes() == before
