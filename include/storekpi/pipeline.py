@@ -113,8 +113,9 @@ def quality_gate(spec: RunSpec) -> dict:
         mailer.send(quality.notification(result, spec.date, config), outbox=spec.outbox)
         if not result.passed:
             reasons = "; ".join(check.message() for check in result.failures)
-            kept = warehouse.discard(spec.target, spec.run_key)
             message = f"blocked by {len(result.failures)} failed checks: {reasons}"
+            _record_unpublished(spec, "blocked", message)
+            kept = warehouse.discard(spec.target, spec.run_key)
             if kept:
                 message += f" (the blocked build is kept for inspection at {kept})"
             RunSummary(spec).update(status="blocked", message=message, finished_at=_now())
@@ -124,28 +125,42 @@ def quality_gate(spec: RunSpec) -> dict:
 
 def publish(spec: RunSpec) -> dict:
     """Swap the build in atomically, recording the run in audit.runs in the same step."""
-    import json
-
     with _timed(spec, "publish"):
         with warehouse.open_build(spec.target, spec.run_key) as wh:
             alerts = wh.query(f"select count(*) from {wh.marts_schema}.kpi_alerts where date = ?",
                               [spec.date])[0][0]
-        data = RunSummary(spec).update(alerts=alerts)
-
-        def record(wh: warehouse.Warehouse) -> None:
-            wh.execute("DELETE FROM audit.runs WHERE run_id = ?", [spec.run_key])
-            wh.execute(
-                "INSERT INTO audit.runs (run_id, date, status, started_at, finished_at, stores, files_loaded, "
-                "rows_loaded, rows_quarantined, alerts, task_seconds, message) "
-                "VALUES (?, ?, 'published', ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                [spec.run_key, spec.date, data.get("started_at") or _now(), _now(), data["stores"],
-                 data["files_loaded"], data["rows_loaded"], data["rows_quarantined"], alerts,
-                 json.dumps(data.get("task_seconds", {}))],
-            )
-
-        warehouse.publish(spec.target, spec.run_key, record=record)
+        RunSummary(spec).update(alerts=alerts)
+        warehouse.publish(spec.target, spec.run_key, record=lambda wh: _record_run(wh, spec, "published"))
         RunSummary(spec).update(status="published")
         return {"alerts": alerts}
+
+
+def _record_run(wh: warehouse.Warehouse, spec: RunSpec, status: str, message: str | None = None) -> None:
+    """The run's row in audit.runs (replacing an earlier attempt's), from the run summary."""
+    import json
+
+    data = RunSummary(spec).read()
+    wh.execute("DELETE FROM audit.runs WHERE run_id = ?", [spec.run_key])
+    wh.execute(
+        "INSERT INTO audit.runs (run_id, date, status, started_at, finished_at, stores, files_loaded, "
+        "rows_loaded, rows_quarantined, alerts, task_seconds, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [spec.run_key, spec.date, status, data.get("started_at") or _now(), _now(), data.get("stores"),
+         data.get("files_loaded"), data.get("rows_loaded"), data.get("rows_quarantined"), data.get("alerts"),
+         json.dumps(data.get("task_seconds", {})), message],
+    )
+
+
+def _record_unpublished(spec: RunSpec, status: str, message: str) -> None:
+    """Keep a blocked or failed run in audit.runs where operators look: in place on PostgreSQL, in the build
+    kept for inspection on DuckDB (the published file is never touched). Best effort: it must not hide the
+    failure it records."""
+    if spec.target.kind == "duckdb" and not spec.target.build_path.exists():
+        return
+    try:
+        with warehouse.open_build(spec.target, spec.run_key) as wh, wh.transaction():
+            _record_run(wh, spec, status, message)
+    except Exception as exc:  # noqa: BLE001 - e.g. the run failed before the audit schema existed
+        log.warning("could not record the %s run %s in audit.runs: %s", status, spec.run_key, exc)
 
 
 def report(spec: RunSpec) -> dict:
@@ -194,6 +209,7 @@ def abandon(spec: RunSpec, error: str | None = None) -> None:
     if status == "published":
         summary.update(status="failed", message=f"marts were published, then {error}", finished_at=_now())
         return
+    _record_unpublished(spec, "failed", error)
     kept = warehouse.discard(spec.target, spec.run_key)
     message = error + (f" (the failed build is kept for inspection at {kept})" if kept else "")
     summary.update(status="failed", message=message, finished_at=_now())

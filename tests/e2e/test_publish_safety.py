@@ -84,6 +84,14 @@ def test_rejected_file_blocks_and_leaves_published_file_identical(site):
     _drop(landing, "maple_shop", "orders", NEXT, "orders_export_2.csv", "Order,Customer,Amount\nX,Y,1\n")
     result = run(NEXT)
     _assert_blocked(result, warehouse, before, tmp / "outbox", "orders_export_2.csv")
+    assert _runs(tmp / "warehouse.failed.duckdb")[-1][:2] == (NEXT, "blocked")  # the kept build says why
+    assert "orders_export_2.csv" in _runs(tmp / "warehouse.failed.duckdb")[-1][2]
+
+
+def _runs(path: Path) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return [(d.isoformat(), status, message or "") for d, status, message in
+                con.execute("select date, status, message from audit.runs order by started_at").fetchall()]
 
 
 def test_quarantine_share_above_limit_blocks(site):
@@ -110,7 +118,8 @@ def test_a_failing_dbt_build_exits_1_and_leaves_the_published_file_identical(sit
     assert result.summary["status"] == "failed"
     assert "dbt_build failed" in result.summary["message"] and "kpi_store_daily" in result.summary["message"]
     assert sha256(warehouse) == before
-    assert (tmp / "warehouse.failed.duckdb").exists()  # kept for inspection
+    assert _runs(tmp / "warehouse.failed.duckdb")[-1][:2] == (NEXT, "failed")  # kept for inspection, saying why
+    assert "dbt_build failed" in _runs(tmp / "warehouse.failed.duckdb")[-1][2]
 
 
 def test_a_failure_after_publish_exits_1_and_says_the_marts_were_published(site):
@@ -207,6 +216,8 @@ def test_readers_see_old_or_new_state_never_a_mix(site):
 
 
 def test_blocked_run_leaves_postgres_marts_unchanged(tmp_path):
+    import psycopg2
+
     from tests.pg import temp_database
 
     landing = tmp_path / "landing"
@@ -219,8 +230,6 @@ def test_blocked_run_leaves_postgres_marts_unchanged(tmp_path):
                            home=tmp_path / "state")
 
         def snapshot() -> dict:
-            import psycopg2
-
             with psycopg2.connect(url) as pg, pg.cursor() as cur:
                 out = {}
                 for mart in ("kpi_store_daily", "kpi_alerts", "stock_cover"):
@@ -239,6 +248,10 @@ def test_blocked_run_leaves_postgres_marts_unchanged(tmp_path):
         assert blocked.code == 3, blocked.stderr[-3000:]
         assert blocked.summary["status"] == "blocked"
         assert snapshot() == before  # same rows, and no build schema left behind
+        with psycopg2.connect(url) as pg, pg.cursor() as cur:  # audit is in place: the blocked run is on record
+            cur.execute("select status, message from audit.runs where date = %s", [NEXT])
+            (status, message), = cur.fetchall()
+        assert status == "blocked" and "orders_export_2.csv" in message
         # Raw and audit are written in place on PostgreSQL: the unchanged bad file is not read again, yet the
         # next night must block on it just the same, until it is corrected or forgotten.
         again = run(NEXT)
