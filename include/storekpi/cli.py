@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from storekpi.errors import ConfigError, StorekpiError
+from storekpi.errors import BusyError, ConfigError, StorekpiError
 
 log = logging.getLogger("storekpi")
 
@@ -94,19 +94,25 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     landing_mod.discover(spec.landing, config.load(spec.stores), spec.date)  # fail fast with exit 2
 
     from storekpi import airflow_runner, pipeline
+    from storekpi.warehouse import exclusive
 
     summary = RunSummary(spec)
     summary.update(status="running")
     try:
-        with _stdout_to_stderr():  # Airflow logs to stdout; ours ends with the JSON summary
-            state = airflow_runner.run_dag(spec)
-    except Exception as exc:  # noqa: BLE001 - Airflow itself failed; the summary must still be printed
-        log.exception("run failed")
+        with exclusive(spec.target):
+            try:
+                with _stdout_to_stderr():  # Airflow logs to stdout; ours ends with the JSON summary
+                    state = airflow_runner.run_dag(spec)
+            except Exception as exc:  # noqa: BLE001 - Airflow itself failed; the summary must still be printed
+                log.exception("run failed")
+                state = "failed"
+                pipeline.abandon(spec, f"{type(exc).__name__}: {exc}")
+            if state != "success" and summary.read().get("status") not in ("blocked", "failed"):
+                pipeline.abandon(spec, f"DAG run ended {state}; see the task logs under {airflow_runner.state_dir()}")
+    except BusyError as exc:  # nothing was touched: another run holds the warehouse
+        log.error("%s", exc)
         state = "failed"
-        pipeline.abandon(spec, f"{type(exc).__name__}: {exc}")
-    data = summary.read()
-    if state != "success" and data.get("status") not in ("blocked", "failed"):
-        pipeline.abandon(spec, f"DAG run ended {state}; see the task logs under {airflow_runner.state_dir()}")
+        summary.update(status="failed", message=str(exc))
     result = summary.public()
     code = {"published": 0, "blocked": 3}.get(result["status"], 1)
     if code == 0 and state != "success":
@@ -222,11 +228,12 @@ def cmd_forget(args: argparse.Namespace) -> int:
         raise ConfigError(f"PATH {args.path}: no file {relpath!r} was ever loaded into {args.warehouse} "
                           "(files are known by <store>/<dataset>/<date>/<name> inside the landing folder)")
     key = f"forget_{uuid.uuid4().hex[:8]}"
-    with warehouse.open_build(target, key, fresh=True) as wh:
-        wh.ensure_schema()
-        removed = ingest.forget(wh, relpath)
-    if target.kind == "duckdb":
-        warehouse.publish(target, key)
+    with warehouse.exclusive(target):
+        with warehouse.open_build(target, key, fresh=True) as wh:
+            wh.ensure_schema()
+            removed = ingest.forget(wh, relpath)
+        if target.kind == "duckdb":
+            warehouse.publish(target, key)
     print(json.dumps({"forgotten": relpath, "rows_removed": removed}, ensure_ascii=False))
     return 0
 

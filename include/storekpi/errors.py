@@ -15,3 +15,7 @@ class BlockedError(StorekpiError):
     """A quality gate failed: nothing was published."""
 
     exit_code = 3
+
+
+class BusyError(StorekpiError):
+    """Another run or `forget` holds the warehouse; nothing was done."""

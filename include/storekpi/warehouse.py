@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from storekpi import schema
-from storekpi.errors import ConfigError
+from storekpi.errors import BusyError, ConfigError
 
 MARTS = "marts"
 
@@ -234,6 +234,36 @@ def open_build(target: Target, run_key: str, *, fresh: bool = False) -> Warehous
                 shutil.copy2(target.path, build)
         return Warehouse(target, path=build)
     return Warehouse(target, marts_schema=build_schema_name(run_key))
+
+
+@contextlib.contextmanager
+def exclusive(target: Target) -> Iterator[None]:
+    """Hold the warehouse for one run or `forget` at a time, across processes; raise `BusyError` if taken.
+
+    Two runs on one DuckDB file would share its single build file, and on PostgreSQL write raw in place together.
+    The lock dies with its holder (a file lock on DuckDB, a session advisory lock on PostgreSQL), so a killed run
+    never leaves it behind. The scheduled DAG also has max_active_runs=1.
+    """
+    if target.kind == "duckdb":
+        import fcntl
+
+        lock_path = target.path.with_name(f".{target.path.name}.lock")
+        with open(lock_path, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BusyError(f"another storekpi run or forget is using {target.path} (lock {lock_path}); "
+                                "try again when it has finished") from None
+            yield
+        return
+    with Warehouse(target) as wh:
+        if not wh.query("select pg_try_advisory_lock(?)", [_PG_LOCK_KEY])[0][0]:
+            raise BusyError(f"another storekpi run or forget is using {target.display}; "
+                            "try again when it has finished")
+        yield
+
+
+_PG_LOCK_KEY = 0x53544F52454B5049  # "STOREKPI": one advisory lock per database
 
 
 def publish(target: Target, run_key: str, record: Callable[[Warehouse], None] | None = None) -> None:

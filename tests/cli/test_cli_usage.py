@@ -87,3 +87,23 @@ def test_forget_a_file_that_was_never_loaded(cli, tmp_path):
     assert result.code == 2
     assert "shop/orders/2026-11-20/typo.csv" in result.stderr and "was ever loaded" in result.stderr
     assert target.path.read_bytes() == before
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
+def test_a_second_run_on_a_busy_warehouse_touches_nothing(cli, tmp_path, backend):
+    import json
+    from contextlib import ExitStack
+
+    from storekpi import warehouse
+    from tests.pg import temp_database
+
+    with ExitStack() as stack:
+        url = str(tmp_path / "w.duckdb") if backend == "duckdb" else stack.enter_context(temp_database())
+        stack.enter_context(warehouse.exclusive(warehouse.Target(url)))  # a run in progress elsewhere
+        result = cli(*_run_args(LANDING, url))
+    assert result.code == 1, result.stderr[-2000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "failed" and "another storekpi run" in summary["message"]
+    assert "airflow" not in result.stderr.lower()  # it stopped before starting the DAG
+    if backend == "duckdb":
+        assert not (tmp_path / "w.duckdb").exists() and not (tmp_path / ".w.duckdb.build").exists()
