@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from storekpi import config as store_config
@@ -42,6 +42,9 @@ def discover(spec: RunSpec) -> dict:
         config, files = _inputs(spec)
         for store_id in landing.missing_store_folders(spec.landing, config):
             log.warning("store=%s has no landing folder (freshness warning)", store_id)
+        for store in open_days(config, spec.date):
+            log.warning("store=%s: its day %s has not closed yet (local midnight is still ahead): D's numbers "
+                        "will be partial; rerun the date after it closes", store.id, spec.date)
         summary = RunSummary(spec)
         summary.update(status="running", stores=len(config.stores), started_at=_now(),
                        files_seen=len(files))
@@ -52,6 +55,13 @@ def discover(spec: RunSpec) -> dict:
             wh.ensure_schema()
             _write_store_config(wh, config, first_year, spec.date.year + 1)
         return {"stores": len(config.stores), "files": len(files)}
+
+
+def open_days(config: store_config.StoreConfig, day, now: datetime | None = None) -> list:
+    """Stores whose business day `day` has not ended yet in their own timezone."""
+    now = now or datetime.now(timezone.utc)
+    return [s for s in config.stores
+            if now < datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=s.tz)]
 
 
 def _write_store_config(wh: warehouse.Warehouse, config: store_config.StoreConfig, first_year: int,

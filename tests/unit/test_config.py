@@ -86,3 +86,18 @@ def test_errors_name_the_key(tmp_path, text, needle):
     with pytest.raises(ConfigError) as err:
         _load(tmp_path, text)
     assert needle in str(err.value) and "stores.yml" in str(err.value)
+
+
+@pytest.mark.parametrize("now_utc, open_ids", [
+    ("2026-11-20T15:59:59", ["tmall_flagship", "us_store"]),  # Shanghai's 11-20 ends at 16:00 UTC
+    ("2026-11-20T16:00:00", ["us_store"]),
+    ("2026-11-20T23:59:59", ["us_store"]),  # UTC's ends at midnight UTC
+    ("2026-11-21T00:00:00", []),
+])
+def test_open_days_are_the_stores_whose_local_day_has_not_ended(tmp_path, now_utc, open_ids):
+    from datetime import datetime, timezone
+
+    from storekpi.pipeline import open_days
+
+    now = datetime.fromisoformat(now_utc).replace(tzinfo=timezone.utc)
+    assert [s.id for s in open_days(_load(tmp_path, SPEC_EXAMPLE), date(2026, 11, 20), now)] == open_ids
