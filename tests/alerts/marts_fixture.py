@@ -193,7 +193,7 @@ def audit_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""insert into audit.dq_results values
         ('run1', 'marts', 'expect_compound_columns_to_be_unique', 'kpi_store_daily', null, true, true, 0, 100, '{}',
          '2026-11-21 01:02:00'),
-        ('run1', 'freshness', 'expect_export_covering_d', 'raw.orders', null, false, false, 1, 3, '{}',
+        ('run1', 'freshness', 'expect_exports_to_cover_run_date', 'audit.files', null, false, false, 1, 3, '{}',
          '2026-11-21 01:02:00')""")
 
 

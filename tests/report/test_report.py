@@ -98,7 +98,7 @@ def test_store_sections_show_kpis_stock_discounts_cohorts_and_quality(written):
     assert "2026-11-18 (stale)" in quality and "broken.csv" in quality and "unknown_headers" in quality
     assert "net sales −17 % vs last Friday" in page
     assert page.count("<svg") == 12  # 4 trend charts x 3 stores
-    assert "1 failed" in page and "expect_export_covering_d" in page
+    assert "1 failed" in page and "expect_exports_to_cover_run_date" in page
 
 
 def test_line_chart_breaks_at_missing_values_and_draws_the_target():
