@@ -38,8 +38,8 @@ ALL_CHECKS = {
     ("repurchase_cohorts", BETWEEN, "repurchased_90d"),
     ("freshness", "expect_exports_to_cover_run_date", "export_date"),
     ("traffic", "expect_no_missing_traffic_days", "date"),
-    ("orders", BETWEEN, "subtotal"),
-    ("orders", BETWEEN, "discounts"),
+    ("orders", "expect_shopify_subtotal_to_match_net_sales", "subtotal"),
+    ("orders", "expect_discounts_to_be_non_negative", "discounts"),
 }
 WARNING_CHECKS = {c for c in ALL_CHECKS if c[0] in ("freshness", "traffic", "orders")}
 
@@ -244,10 +244,12 @@ def test_warnings_are_recorded_but_never_block(tmp_path, wh):
         ("tmall", "traffic"), ("jd_outlet", "orders"), ("jd_outlet", "traffic")}
     gap = warnings[("traffic", "expect_no_missing_traffic_days", "date")]
     assert gap.examples == [{"store_id": "shop", "date": "2026-11-19"}]
-    subtotal = warnings[("orders", BETWEEN, "subtotal")]
+    subtotal = warnings[("orders", "expect_shopify_subtotal_to_match_net_sales", "subtotal")]
     assert subtotal.unexpected_count == 1 and subtotal.examples[0]["order_id"] == "#1001"
+    # tonight's paid orders up to D: shop #1001, #1002, #1005 and tmall T1, T2 (#1003 unpaid, #1004 paid 11-21)
+    assert subtotal.element_count == 5
     assert sc.SHOP_NEW in subtotal.message()
-    discount = warnings[("orders", BETWEEN, "discounts")]
+    discount = warnings[("orders", "expect_discounts_to_be_non_negative", "discounts")]
     assert discount.unexpected_count == 1 and discount.examples[0]["order_id"] == "#1005"
     assert discount.examples[0]["discounts"] == -1.0
     assert all("failed (warning)" in w.message() for w in result.warnings)

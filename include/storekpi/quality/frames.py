@@ -119,22 +119,35 @@ order by 1"""
     return read(wh, sql, [*params, *[run_date] * 3, run_date])
 
 
-def batch_orders(wh: Warehouse, config: StoreConfig, run_date: date, batch_id: str) -> pd.DataFrame:
-    """Paid orders whose latest version arrived in this batch, with discounts and the Shopify Subtotal gap.
+def batch_order_warnings(wh: Warehouse, config: StoreConfig, run_date: date,
+                         batch_id: str) -> tuple[pd.DataFrame, int]:
+    """Paid orders not yet published that break a warning rule, and how many such orders were checked.
 
+    The rules (a Shopify Subtotal more than 0.01 from net_sales, negative discounts) are evaluated in SQL, in exact
+    decimals, so only offending orders reach pandas: a backfill of a million orders must not sit in memory.
     Warnings look at exports not yet published only, so an old oddity does not warn again every night.
     """
     facts, params = order_facts_sql(config)
     sql = f"""
-with {facts}
-select
-  store_id, order_id, paid_date, platform, source_file, gross_sales, gross_sales - net_sales as discounts,
-  net_sales, subtotal,
-  case when platform = 'shopify' then abs(subtotal - net_sales) end as subtotal_difference
-from order_facts
-where {UNPUBLISHED}
-order by store_id, order_id"""
-    return read(wh, sql, [*params, *[run_date] * 3, batch_id])
+with {facts},
+batch as (
+  select
+    store_id, order_id, paid_date, platform, source_file, gross_sales, gross_sales - net_sales as discounts,
+    net_sales, subtotal,
+    case when platform = 'shopify' then abs(subtotal - net_sales) end as subtotal_difference
+  from order_facts
+  where {UNPUBLISHED}
+),
+offending as (
+  select * from batch where subtotal_difference > 0.01 or gross_sales - net_sales < 0
+)
+select o.*, n.checked
+from (select count(*) as checked from batch) as n
+left join offending as o on true
+order by o.store_id, o.order_id"""
+    frame = read(wh, sql, [*params, *[run_date] * 3, batch_id])
+    checked = int(frame["checked"].iloc[0])
+    return frame.loc[frame["order_id"].notna()].drop(columns="checked").reset_index(drop=True), checked
 
 
 # -- marts ----------------------------------------------------------------------------------------------------

@@ -86,8 +86,18 @@ def row_free_expectations() -> dict[str, type]:
 
         value: int = 0
 
+    class ExpectShopifySubtotalToMatchNetSales(gxe.ExpectTableRowCountToEqual):
+        """Rows are Shopify orders whose Subtotal is more than 0.01 from net_sales."""
+
+        value: int = 0
+
+    class ExpectDiscountsToBeNonNegative(gxe.ExpectTableRowCountToEqual):
+        """Rows are orders whose discounts (gross_sales - net_sales) are negative."""
+
+        value: int = 0
+
     classes = (ExpectNoMissingDates, ExpectOnHandToBeInteger, ExpectExportsToCoverRunDate,
-               ExpectNoMissingTrafficDays)
+               ExpectNoMissingTrafficDays, ExpectShopifySubtotalToMatchNetSales, ExpectDiscountsToBeNonNegative)
     return {_snake(cls.__name__): cls for cls in classes}
 
 

@@ -147,12 +147,23 @@ def warning_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id
             no_rows("expect_no_missing_traffic_days", "raw.traffic", "date", WARNING,
                     "a traffic row for every day between the store's first and last traffic day"),
         ]),
-        Batch("orders", "orders", frames.batch_orders(wh, config, run_date, batch_id),
-              ["store_id", "order_id", "paid_date", "source_file"], [
-                  Check("expect_column_values_to_be_between", {"column": "subtotal_difference", "max_value": 0.01},
-                        "raw.orders", "subtotal", WARNING,
-                        "Shopify Subtotal equals net_sales within 0.01", ("subtotal", "net_sales")),
-                  Check("expect_column_values_to_be_between", {"column": "discounts", "min_value": 0}, "raw.orders",
-                        "discounts", WARNING, "discounts >= 0", ("gross_sales", "net_sales")),
-              ]),
+        *order_batches(wh, run_date, config, batch_id),
+    ]
+
+
+def order_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id: str) -> list[Batch]:
+    """Tonight's orders, checked in SQL: each frame holds the offending orders only (row-free checks)."""
+    orders, checked = frames.batch_order_warnings(wh, config, run_date, batch_id)
+    keys = ["store_id", "order_id", "paid_date", "source_file"]
+    subtotal = orders.loc[orders["subtotal_difference"] > 0.01].reset_index(drop=True)
+    negative = orders.loc[orders["discounts"] < 0].reset_index(drop=True)
+    return [
+        Batch("orders", "orders_subtotal", subtotal, keys, [
+            Check("expect_shopify_subtotal_to_match_net_sales", {}, "raw.orders", "subtotal", WARNING,
+                  "Shopify Subtotal equals net_sales within 0.01", ("subtotal", "net_sales", "subtotal_difference")),
+        ], population=checked),
+        Batch("orders", "orders_discounts", negative, keys, [
+            Check("expect_discounts_to_be_non_negative", {}, "raw.orders", "discounts", WARNING, "discounts >= 0",
+                  ("gross_sales", "net_sales", "discounts")),
+        ], population=checked),
     ]
