@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from bench.measure import ROOT
@@ -41,6 +42,32 @@ def landing(root: Path, *, stores: int, days: int, orders_per_day: int, end_date
                           orders_per_day=orders_per_day)
         marker.touch()
     return out
+
+
+def last_days(landing_root: Path, root: Path, *, days: int, end_date: date) -> Path:
+    """root/landing: the last `days` days (up to end_date) of the landing folder at landing_root, hard-linked.
+
+    The same store with a shorter history: generating it separately would give other data, and cost time."""
+    source = landing_root / "landing"
+    key = code_digest(extra=["last_days", days, end_date, sorted(p.name for p in landing_root.glob(".landing-*"))])
+    out, marker = root / "landing", root / f".landing-{key}"
+    if not marker.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        first = end_date - timedelta(days=days - 1)
+        out.mkdir(parents=True)
+        shutil.copy2(source / "stores.yml", out / "stores.yml")
+        for folder in sorted(source.glob("*/*/*")):  # <store>/<dataset>/<date>
+            if folder.is_dir() and date.fromisoformat(folder.name) >= first:
+                shutil.copytree(folder, out / folder.relative_to(source), copy_function=_link)
+        marker.touch()
+    return out
+
+
+def _link(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def shopify_export(folder: Path, lines: int) -> Path:

@@ -46,8 +46,12 @@ def landing_for(export: Path, work: Path, export_date: str) -> Path:
     return landing
 
 
-def storekpi_ingest(export: Path, work: Path, export_date: str = "2026-11-20") -> tuple[float, int]:
+def storekpi_ingest(export: Path, work: Path, export_date: str = "2026-11-20",
+                    statements: list | None = None) -> tuple[float, int]:
+    """`statements`, when given, receives (seconds, SQL) of every statement run on the warehouse connection."""
     from datetime import date
+
+    import duckdb
 
     from storekpi import config, ingest, landing
     from storekpi.warehouse import Target, Warehouse
@@ -60,9 +64,28 @@ def storekpi_ingest(export: Path, work: Path, export_date: str = "2026-11-20") -
         wh.ensure_schema()
     started = time.perf_counter()
     with Warehouse(target, path=target.path) as wh:
+        if statements is not None:
+            wh._con = _TimedConnection(duckdb.connect(str(target.path)), statements)
         summary = ingest.ingest(wh, stores, files, batch_id="bench", salt=SALT)
     seconds = time.perf_counter() - started
     return seconds, summary.rows_in
+
+
+class _TimedConnection:
+    """A DuckDB connection that records what each statement costs: ingest spends its time inside SQL, where
+    cProfile sees one call per statement."""
+
+    def __init__(self, con, log: list):
+        self._con, self._log = con, log
+
+    def execute(self, sql: str, *args):
+        started = time.perf_counter()
+        result = self._con.execute(sql, *args)
+        self._log.append((time.perf_counter() - started, " ".join(sql.split())))
+        return result
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
 
 
 def duckdb_floor(export: Path, work: Path) -> tuple[float, int]:
@@ -122,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("method", choices=sorted(METHODS))
     parser.add_argument("export", type=Path)
     parser.add_argument("work", type=Path)
-    parser.add_argument("--profile", type=Path, help="write a cProfile summary (cumulative time) here")
+    parser.add_argument("--profile", type=Path, help="write a cProfile summary (cumulative time) here, and the SQL "
+                        "statements' timings beside it (.sql.json; storekpi only)")
     args = parser.parse_args(argv)
     work = args.work / args.method
     work.mkdir(parents=True, exist_ok=True)
@@ -133,10 +157,13 @@ def main(argv: list[str] | None = None) -> None:
         import pstats
 
         profiler = cProfile.Profile()
-        seconds, rows = profiler.runcall(METHODS[args.method], args.export, work)
+        statements: list = []
+        extra = {"statements": statements} if args.method == "storekpi" else {}
+        seconds, rows = profiler.runcall(METHODS[args.method], args.export, work, **extra)
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).strip_dirs().sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler, stream=text).strip_dirs().sort_stats("cumulative").print_stats(20)
         args.profile.write_text(text.getvalue())
+        args.profile.with_suffix(".sql.json").write_text(json.dumps(statements))
     else:
         seconds, rows = METHODS[args.method](args.export, work)
     print(json.dumps({"method": args.method, "seconds": round(seconds, 4), "rows": rows}))

@@ -31,7 +31,7 @@ class Sizes:
 
 
 FULL = Sizes(
-    name="full", ingest_lines=1_000_000, ingest_rounds=3, pandas_rounds=1,
+    name="full", ingest_lines=1_000_000, ingest_rounds=5, pandas_rounds=1,
     history_days=(365, 3 * 365), history_orders_per_day=40, history_rounds=2, parse_repeats=3,
     e2e_stores=10, e2e_days=7, e2e_lines=1_000_000, e2e_via_airflow=True,
 )

@@ -1,12 +1,16 @@
-"""From the text columns of one or more files to canonical raw rows and quarantine rows, in SQL.
+"""From the cells of one or more files to canonical raw rows and quarantine rows, in SQL.
 
-A `Workbench` is an in-memory DuckDB connection that processes one unit of work: a single file, or the files of a
-Taobao orders folder (order report + line report must be checked against each other). Steps:
+One `Workbench` serves a whole ingest run: a DuckDB connection (the warehouse's own on DuckDB, a private in-memory
+one for PostgreSQL) with the parsers installed once, as temporary macros. Per unit of work (a single file, or the
+files of a Taobao orders folder, whose order and line reports are checked against each other) it keeps temporary
+tables, dropped when the next unit `start`s. Steps:
 
-1. `stage` each file: cells cleaned (`="…"`, tabs, whitespace), typed with the parsers of `parsing`, personal
-   identifiers hashed into customer_key, the entity key computed; row checks write `errors`.
-2. `build`: checks across rows (duplicate_conflict, orphan_line / order_without_lines, incomplete_order), then
-   each quarantined row keeps its most important reason and every other row is mapped onto `schema.RAW`.
+1. `stage` each file: `reading.load` puts its cells in the connection; one statement cleans them, types them with
+   the parsers of `parsing`, hashes personal identifiers into customer_key, computes the entity key and finds each
+   row's first failing row check; only when some row failed, a second one writes the failures to `errors`.
+2. `build`: checks across rows (duplicate_conflict, orphan_line / order_without_lines, incomplete_order), then each
+   quarantined row keeps its most important reason. The result is SQL selecting the raw rows and quarantine rows,
+   which `insert` writes to the warehouse: straight from the temporary tables on DuckDB, through Arrow on PostgreSQL.
 
 `errors` may hold several reasons for a row; the lowest priority number wins (row checks in column order, then
 currency, future dates, duplicates, orphans, and incomplete_order last).
@@ -16,21 +20,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-
-import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
+from pathlib import Path
 
 from storekpi import schema
-from storekpi.adapters import parsing
+from storekpi.adapters import parsing, reading
 from storekpi.adapters.base import Field, Layout
 from storekpi.adapters.parsing import literal
-from storekpi.adapters.reading import ROW_NUMBER, SourceRows, clean_cells
+from storekpi.adapters.reading import SourceRows
 from storekpi.config import Store
 from storekpi.pii import customer_key_sql
 
 PRIORITY_RAGGED, PRIORITY_ROW = 0, 10
 PRIORITY_DUPLICATE, PRIORITY_ORPHAN, PRIORITY_INCOMPLETE = 1000, 1500, 2000
+ERRORS, BAD, ORDER_ROWS = "_sk_errors", "_sk_bad", "_sk_order_rows"  # temporary: never in the warehouse file
+ORDER_FIELDS = tuple(c for c in schema.RAW["orders"] if c not in ("order_id", "customer_key"))
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,12 @@ class Context:
 class Staged:
     relpath: str
     layout: Layout
-    src: str  # table of the file's cells as read
-    typed: str  # table of typed values ("<field>"), cleaned text where it differs ("<field>__text"), _key
+    src: str  # relation of the file's cells as read (quarantine's raw_values)
+    typed: str  # table of typed values per field, _row_number, _key, and the priority of the first failed check (_p)
     headers: dict[str, str]  # field -> header as written
-    ragged: int
+    clean: str = "sk_clean"  # the cleaning macro its cells need (see `reading.SourceRows.simple_cells`)
+    rows_in: int = 0
+    groups: str | None = None  # table of entity keys (see `Workbench._duplicate_conflicts`)
 
     def header(self, name: str) -> str:
         """The column that names `name` in messages: as written in the file, else the layout's first header."""
@@ -59,65 +64,136 @@ class Staged:
             return self.headers[fld.fallback]
         return self.headers.get(name) or (fld.headers[0] if fld else name)
 
+    @property
+    def file(self) -> str:
+        return literal(self.relpath)
+
 
 @dataclass
 class Built:
-    tables: dict[str, pa.Table]  # raw table name -> rows
-    quarantine: pa.Table
+    tables: dict[str, str]  # raw table name -> SELECT of its new rows (raw columns and lineage)
+    quarantine: str | None  # SELECT of the new quarantine.rows; None when there are none
     counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # relpath -> (in, loaded, quarantined)
 
 
 class Workbench:
-    def __init__(self, ctx: Context):
-        self.ctx = ctx
-        self.con = duckdb.connect()
-        self.con.execute("set preserve_insertion_order = true")
-        parsing.install(self.con)
-        self.con.execute("""create table errors (_file varchar, _row_number integer, priority integer,
-                            reason varchar, column_name varchar, message varchar)""")
+    def __init__(self, con, *, private: bool):
+        self.con = con
+        self.private = private  # a connection of its own (closed at the end), not the warehouse's
+        self.ctx: Context | None = None
         self.staged: list[Staged] = []
+        self.errors = 0  # rows in ERRORS for the current unit: most units have none, and skip the steps about them
+        self._relations: list[str] = []  # loaded files of the current unit, released by `start`
+        parsing.install(con)
+        con.execute(f"""create or replace temp table {ERRORS} (_file varchar, _row_number integer,
+                        priority integer, reason varchar, column_name varchar, message varchar)""")
+
+    @classmethod
+    def open(cls, wh) -> Workbench:
+        """On DuckDB, work inside the warehouse connection: raw rows go in with INSERT … SELECT, never copied out."""
+        if wh.kind == "duckdb":
+            return cls(wh.con, private=False)
+        import duckdb
+
+        return cls(duckdb.connect(), private=True)
+
+    def start(self, ctx: Context) -> None:
+        """A new unit of work: the previous unit's tables go."""
+        self._clear()
+        self.ctx = ctx
+        if self.errors:
+            self.con.execute(f"delete from {ERRORS}")
+        self.errors = 0
 
     def close(self) -> None:
-        self.con.close()
+        if self.private:
+            self.con.close()
+            return
+        self._clear()
+        self.con.execute(f"drop table if exists {ERRORS}")
+
+    def _clear(self) -> None:
+        for name in self._relations:
+            reading.release(self.con, name)
+        tables = [t for s in self.staged for t in (s.typed, s.groups) if t]
+        self.con.execute("".join(f"drop table if exists {t}; " for t in (*tables, BAD))
+                         + f"drop view if exists {ORDER_ROWS}")
+        self._relations, self.staged = [], []
+
+    def _run(self, sql: str) -> int:
+        """Execute; the statement's count (rows created or inserted, or a count(*))."""
+        return self.con.execute(sql).fetchall()[0][0]
+
+    def insert(self, wh, table: str, select: str) -> None:
+        """Append the rows of `select` (a `Built` query) to `table` of the warehouse."""
+        if self.private:
+            wh.append(table, self.con.sql(select).to_arrow_table())
+        else:
+            self.con.execute(f"insert into {table} by name {select}")
 
     # -- 1. per file ------------------------------------------------------------------------------------------
+    def load(self, path: Path, layouts: tuple[Layout, ...], relpath: str) -> SourceRows:
+        """The file's cells, ready to `stage` (raises `reading.FileRejected`)."""
+        name = f"_sk_src{len(self._relations)}"
+        self._relations.append(name)
+        return reading.load(self.con, path, layouts, relpath, name)
+
     def stage(self, rows: SourceRows, relpath: str) -> Staged:
         index = len(self.staged)
-        staged = Staged(relpath, rows.layout, f"src_{index}", f"t_{index}", rows.headers, len(rows.ragged))
-        self.con.register(staged.src, rows.table)  # cells as read, zero-copy: only quarantine's raw_values need them
-        self.con.register("cleaned", self._cleaned(rows))
-        typed = ", ".join(self._typed(f) for f in rows.layout.fields)
-        self.con.execute(f"""
-            create table {staged.typed} as
-            with typed as (select {literal(relpath)} as _file, _row_number, {typed} from cleaned)
-            select *, {self._key(rows.layout)} as _key from typed
-        """)
-        self.con.unregister("cleaned")
-        self._row_checks(staged)
-        for line, found in rows.ragged:  # malformed records are few: one statement each
-            self.con.execute("insert into errors values (?, ?, ?, 'unparseable', null, ?)", [
-                relpath, line, PRIORITY_RAGGED,
-                f"{relpath} row {line}: has {found} fields where the header has {rows.expected_fields}"])
+        staged = Staged(relpath, rows.layout, self._relations[-1], f"_sk_t{index}", rows.headers,
+                        "sk_clean_plain" if rows.simple_cells else "sk_clean")
         self.staged.append(staged)
+        fields = rows.layout.fields
+        checks = self._row_checks(staged)
+        first_failed = "case " + " ".join(f"when {cond} then {p}" for p, _, _, cond, _ in checks) + " end" \
+            if checks else "cast(null as integer)"
+        cells = ", ".join(f"{self._cell(fld, staged)} as {_q(fld.name)}" for fld in fields)
+        read = self._run(f"""
+            create temp table {staged.typed} as
+            with cells as (select _row_number, {cells} from {staged.src}),
+                 typed as (select _row_number, {", ".join(self._typed(f) for f in fields)} from cells)
+            select _row_number, {", ".join(_q(f.name) for f in fields)}, {self._key(rows.layout)} as _key,
+                   {first_failed} as _p
+            from typed
+        """)
+        if checks and self._run(f"select count(*) from {staged.typed} where _p is not null"):
+            self._row_check_errors(staged, checks)
+        if rows.ragged:  # malformed records are few
+            self.con.executemany(f"insert into {ERRORS} values (?, ?, {PRIORITY_RAGGED}, 'unparseable', null, ?)", [
+                [relpath, line, f"{relpath} row {line}: has {found} fields where the header has {rows.expected_fields}"]
+                for line, found in rows.ragged])
+            self.errors += len(rows.ragged)
+        staged.rows_in = read + len(rows.ragged)
         return staged
 
+    def _row_check_errors(self, staged: Staged, checks: list[tuple[int, str, str, str, str]]) -> None:
+        """The failed row check of each failing row, with its message (which needs the cleaned text again)."""
+        def case(item: int) -> str:
+            return "case _p " + " ".join(f"when {check[0]} then {check[item]}" for check in checks) + " end"
+
+        texts = "".join(f", {self._cell(f, staged, 's.')} as {_q(_text_column(f))}" for f in staged.layout.fields
+                        if _text_column(f) != f.name)
+        self.errors += self._run(f"""
+            insert into {ERRORS}
+            select {staged.file}, _row_number, _p, {case(1)}, {case(2)}, {case(4)}
+            from (select t.*{texts} from {staged.typed} t join {staged.src} s using (_row_number)
+                  where t._p is not null)
+        """)
+
     @staticmethod
-    def _cleaned(rows: SourceRows) -> pa.Table:
-        """One cleaned text column per layout field (NULL when the file lacks it), fallbacks applied."""
-        nulls = pa.nulls(rows.table.num_rows, pa.string())
-        cells = {name: clean_cells(rows.table.column(name)) for name in rows.table.column_names
-                 if name != ROW_NUMBER}
-        columns = {ROW_NUMBER: rows.table.column(ROW_NUMBER)}
-        for fld in rows.layout.fields:
-            column = cells.get(fld.name, nulls)
-            if fld.fallback in cells:
-                column = pc.coalesce(column, cells[fld.fallback])
-            columns[fld.name] = column
-        return pa.table(columns)
+    def _cell(fld: Field, staged: Staged, source: str = "") -> str:
+        """A field's cleaned text: NULL when the file lacks its column, the fallback field's when empty."""
+        def clean(name: str) -> str:
+            return f"{staged.clean}({source}{_q(name)})"
+
+        cell = clean(fld.name) if fld.name in staged.headers else "cast(null as varchar)"
+        if fld.fallback in staged.headers:
+            cell = f"coalesce({cell}, {clean(fld.fallback)})"
+        return cell
 
     def _typed(self, fld: Field) -> str:
-        """Columns of one field in the typed table: the value, and the cleaned text when it differs (the
-        checks and messages need it). A personal identifier keeps only its hash."""
+        """Columns of one field in the typed rows: the value, and the cleaned text when it differs (the checks and
+        messages need it). A personal identifier keeps only its hash."""
         name = _q(fld.name)
         if fld.kind == "identity":
             return f"{customer_key_sql(name, self.ctx.salt)} as {name}"
@@ -134,18 +210,16 @@ class Workbench:
             return f"cast({_q(layout.key[0])} as varchar)"
         return f"concat_ws('|', {', '.join(parts)})"
 
-    def _row_checks(self, staged: Staged) -> None:
-        priority = PRIORITY_ROW
+    def _row_checks(self, staged: Staged) -> list[tuple[int, str, str, str, str]]:
+        """(priority, reason, column name, condition, message) of every row check as SQL, in priority order."""
+        checks = []
         for fld in staged.layout.fields:
+            header = staged.header(fld.name)
+            where = f"{literal(staged.relpath + ' row ')} || _row_number || {literal(f', column {header}: ')}"
             for reason, condition, message in self._checks_for(fld):
-                header = staged.header(fld.name)
-                where = f"{literal(staged.relpath + ' row ')} || _row_number || {literal(f', column {header}: ')}"
-                self.con.execute(f"""
-                    insert into errors
-                    select _file, _row_number, {priority}, '{reason}', {literal(header)}, {where} || {message}
-                    from {staged.typed} where {condition}
-                """)
-                priority += 1
+                checks.append((PRIORITY_ROW + len(checks), f"'{reason}'", literal(header), condition,
+                               f"{where} || {message}"))
+        return checks
 
     def _checks_for(self, fld: Field) -> list[tuple[str, str, str]]:
         """(reason, condition, message SQL) of the row checks of one field, most important first."""
@@ -185,15 +259,15 @@ class Workbench:
             tables = self._build_order_lines()
         else:
             tables = self._build_entities()
-        return Built(tables, self._quarantine(), self._counts())
+        return Built({t: sql for t, sql in tables.items() if sql}, self._quarantine(), self._counts())
 
-    def _build_entities(self) -> dict[str, pa.Table]:
+    def _build_entities(self) -> dict[str, str | None]:
         for s in self.staged:
             self._duplicate_conflicts(s, [f for f in s.layout.fields if f.name not in s.layout.key])
         self._settle()
         dataset = self.ctx.dataset
         parts = [self._select_raw(s, dataset, lambda col, s=s: self._entity_column(s, col)) for s in self.staged]
-        return {dataset: self._arrow(parts, dataset)}
+        return {dataset: _union(parts)}
 
     def _entity_column(self, staged: Staged, column: str) -> str | None:
         if column in ("snapshot_date", "valid_from"):
@@ -202,20 +276,20 @@ class Workbench:
             return "_key"
         return _q(column) if staged.layout.field(column) else None
 
-    def _build_order_lines(self) -> dict[str, pa.Table]:
+    def _build_order_lines(self) -> dict[str, str | None]:
         """Shopify and generic: one row per line; order fields from the order's first row that has them."""
         for s in self.staged:
-            self._duplicate_conflicts(s, [f for f in s.layout.fields if f.order_level])
+            self._duplicate_conflicts(s, [f for f in s.layout.fields if f.order_level], orders=True)
         self._incomplete_orders(self.staged)
         self._settle()
         return {"orders": self._orders(self.staged), "order_lines": self._lines(self.staged)}
 
-    def _build_order_pair(self) -> dict[str, pa.Table]:
+    def _build_order_pair(self) -> dict[str, str | None]:
         """Taobao: the order reports and line reports of one folder, checked against each other."""
         reports = [s for s in self.staged if s.layout.role == "order_report"]
         lines = [s for s in self.staged if s.layout.role == "line_report"]
         for s in reports:
-            self._duplicate_conflicts(s, [f for f in s.layout.fields if f.name not in s.layout.key])
+            self._duplicate_conflicts(s, [f for f in s.layout.fields if f.name not in s.layout.key], orders=True)
         for s in lines:
             self._orphans(s, reports, "orphan_line", "has no row in the order report of this folder")
         for s in reports:
@@ -224,35 +298,59 @@ class Workbench:
         self._settle()
         return {"orders": self._orders(reports), "order_lines": self._lines(lines)}
 
-    def _duplicate_conflicts(self, staged: Staged, fields: list[Field]) -> None:
-        """The same entity twice in one file with different values: all its rows are quarantined."""
-        if not fields:
+    def _duplicate_conflicts(self, staged: Staged, fields: list[Field], *, orders: bool = False) -> None:
+        """The same entity twice in one file with different values: all its rows are quarantined.
+
+        With `orders`, the pass over the rows that finds the conflicts also fills `Staged.groups`: one row per order
+        with its first row number and the order fields from the first row that has them (`_orders` reads the raw
+        orders from there). A key on one row needs no aggregate: most orders have one line."""
+        if not fields and not orders:
             return
         differs = [(f"min({_q(f.name)}) <> max({_q(f.name)})", staged.header(f.name))
                    for f in fields]  # two different non-NULL values; cheaper than count(distinct)
-        columns = ", ".join(f"case when {cond} then {literal(header)} end" for cond, header in differs)
+        conflicts = ", ".join(f"case when {cond} then {literal(header)} end" for cond, header in differs)
+        conflicts = f"concat_ws(', ', {conflicts or 'null'})"
+        if orders:
+            firsts = [_q(c) for c in (*ORDER_FIELDS, "customer") if staged.layout.field(c)]
+            staged.groups = f"_sk_g{self.staged.index(staged)}"
+            self.con.execute(f"""
+                create temp table {staged.groups} as
+                with n as (select _key, count(*) as n from {staged.typed} where _key is not null group by _key)
+                select _key, min(_row_number) as _row_number,
+                       {"".join(f"min_by({c}, _row_number) as {c}, " for c in firsts)} {conflicts} as _conflicts
+                from {staged.typed} semi join (select _key from n where n > 1) m using (_key) group by _key
+                union all
+                select _key, _row_number, {"".join(f"{c}, " for c in firsts)} '' as _conflicts
+                from {staged.typed} semi join (select _key from n where n = 1) s using (_key)
+                order by _row_number  -- else raw.orders gets part-filled row groups, merged at the next checkpoint
+            """)
+            found = f"(select _key, _conflicts from {staged.groups} where _conflicts <> '')"
+        else:
+            found = f"""(select _key, {conflicts} as _conflicts from {staged.typed} where _key is not null
+                         group by _key having {' or '.join(cond for cond, _ in differs)})"""
+        if not self._run(f"select count(*) from {found}"):
+            return
         layout = staged.layout
-        entity = literal(layout.entity) if layout.hash_key else f"{literal(layout.entity + ' ')} || t._key"
-        self.con.execute(f"""
-            insert into errors
-            select t._file, t._row_number, {PRIORITY_DUPLICATE}, 'duplicate_conflict',
-                   split_part(d.columns, ', ', 1),
-                   {literal(staged.relpath + ' row ')} || t._row_number || ': ' || {entity}
-                   || ' appears on rows ' || d.rows || ' of this file with different values in ' || d.columns
-            from {staged.typed} t
-            join (select _key, string_agg(_row_number::varchar, ', ' order by _row_number) as rows,
-                         concat_ws(', ', {columns}) as columns
-                  from {staged.typed} where _key is not null
-                  group by _key having {' or '.join(cond for cond, _ in differs)}) d using (_key)
+        entity = literal(layout.entity) if layout.hash_key else f"{literal(layout.entity + ' ')} || _key"
+        self.errors += self._run(f"""
+            insert into {ERRORS}
+            select {staged.file}, _row_number, {PRIORITY_DUPLICATE}, 'duplicate_conflict',
+                   split_part(columns, ', ', 1),
+                   {literal(staged.relpath + ' row ')} || _row_number || ': ' || {entity}
+                   || ' appears on rows ' || rows || ' of this file with different values in ' || columns
+            from (select t._key, t._row_number, d._conflicts as columns,
+                         string_agg(t._row_number::varchar, ', ' order by t._row_number)
+                             over (partition by t._key) as rows
+                  from {staged.typed} t join {found} d using (_key))
         """)
 
     def _orphans(self, staged: Staged, others: list[Staged], reason: str, text: str) -> None:
         known = " union all ".join(f"select order_id from {o.typed}" for o in others) or \
             "select cast(null as varchar) as order_id where false"
         header = staged.header("order_id")
-        self.con.execute(f"""
-            insert into errors
-            select _file, _row_number, {PRIORITY_ORPHAN}, '{reason}', {literal(header)},
+        self.errors += self._run(f"""
+            insert into {ERRORS}
+            select {staged.file}, _row_number, {PRIORITY_ORPHAN}, '{reason}', {literal(header)},
                    {literal(staged.relpath + ' row ')} || _row_number || {literal(f', column {header}: order ')}
                    || order_id || {literal(' ' + text)}
             from {staged.typed} t
@@ -261,63 +359,72 @@ class Workbench:
 
     def _incomplete_orders(self, staged: list[Staged]) -> None:
         """An order is all or nothing: one quarantined row takes the order's other rows with it."""
-        if not staged:
+        if not staged or not self.errors:
             return
-        rows = " union all ".join(f"select _file, _row_number, order_id from {s.typed}" for s in staged)
-        self.con.execute(f"create or replace temp view order_rows as {rows}")
-        self.con.execute(f"""
-            insert into errors
+        rows = " union all ".join(f"select {s.file} as _file, _row_number, order_id from {s.typed}" for s in staged)
+        self.con.execute(f"create or replace temp view {ORDER_ROWS} as {rows}")
+        self.errors += self._run(f"""
+            insert into {ERRORS}
             select r._file, r._row_number, {PRIORITY_INCOMPLETE}, 'incomplete_order', null,
                    r._file || ' row ' || r._row_number || ': order ' || r.order_id || ' is incomplete: '
                    || b.first_file || ' row ' || b.first_row || ' was quarantined (' || b.first_reason || ')'
-            from order_rows r
+            from {ORDER_ROWS} r
             join (select o.order_id,
                          first(e._file order by e._file, e._row_number, e.priority) as first_file,
                          first(e._row_number order by e._file, e._row_number, e.priority) as first_row,
                          first(e.reason order by e._file, e._row_number, e.priority) as first_reason
-                  from errors e join order_rows o using (_file, _row_number)
+                  from {ERRORS} e join {ORDER_ROWS} o using (_file, _row_number)
                   where o.order_id is not null group by o.order_id) b using (order_id)
-            where not exists (select 1 from errors e where e._file = r._file and e._row_number = r._row_number)
+            where not exists (select 1 from {ERRORS} e where e._file = r._file and e._row_number = r._row_number)
         """)
 
     def _settle(self) -> None:
         """Each quarantined row keeps its most important reason."""
-        self.con.execute("""
-            create table bad as
-            select distinct on (_file, _row_number) * from errors order by _file, _row_number, priority
+        if not self.errors:
+            return
+        self.con.execute(f"""
+            create temp table {BAD} as
+            select distinct on (_file, _row_number) * from {ERRORS} order by _file, _row_number, priority
         """)
 
     # -- 3. canonical rows ------------------------------------------------------------------------------------
-    def _orders(self, staged: list[Staged]) -> pa.Table:
+    def _orders(self, staged: list[Staged]) -> str | None:
+        """One row per order of each file, from `Staged.groups`. An order is all or nothing, so it is clean when
+        its first row is."""
         parts = []
         for s in staged:
             def column(col: str, s: Staged = s) -> str | None:
+                if col == "order_id":
+                    return "_key"
                 if col == "customer_key":
-                    return "min_by(customer, _row_number)" if s.layout.field("customer") else None
+                    return "customer" if s.layout.field("customer") else None
                 if col == "currency":
-                    currency = "min_by(currency, _row_number)" if s.layout.field("currency") else "null"
+                    currency = "currency" if s.layout.field("currency") else "null"
                     return f"coalesce({currency}, {literal(self.ctx.store.currency)})"
-                return f"min_by({_q(col)}, _row_number)" if s.layout.field(col) else None
+                return _q(col) if s.layout.field(col) else None
 
-            grouped = ", ".join(f"{column(c) or 'null'} as {_q(c)}" for c in schema.RAW["orders"] if c != "order_id")
-            parts.append(self._select_raw(
-                s, "orders", lambda col: "order_id" if col == "order_id" else _q(col),
-                source=f"""(select _file, order_id, min(_row_number) as _row_number, {grouped}
-                           from {s.typed} anti join bad using (_file, _row_number) group by _file, order_id)"""))
-        return self._arrow(parts, "orders")
+            parts.append(self._select_raw(s, "orders", column, source=self._clean_rows(s, s.groups)))
+        return _union(parts)
 
-    def _lines(self, staged: list[Staged]) -> pa.Table:
+    def _lines(self, staged: list[Staged]) -> str | None:
         parts = []
         for s in staged:
             def column(col: str, s: Staged = s) -> str | None:
                 if col == "line_number":
-                    return "row_number() over (partition by _file, order_id order by _row_number)"
+                    return "row_number() over (partition by order_id order by _row_number)"
                 if col == "unit_price" and not s.layout.field("unit_price"):
                     return "list_price"  # Taobao 价格: the list unit price is what the line charges
                 return _q(col) if s.layout.field(col) else None
 
             parts.append(self._select_raw(s, "order_lines", column))
-        return self._arrow(parts, "order_lines")
+        return _union(parts)
+
+    def _clean_rows(self, staged: Staged, table: str | None = None) -> str:
+        """The file's typed rows (or rows of `table`) that are not quarantined."""
+        if not self.errors:
+            return table or staged.typed
+        return (f"(select * from {table or staged.typed} anti join (select _row_number from {BAD} "
+                f"where _file = {staged.file}) b using (_row_number))")
 
     def _select_raw(self, staged: Staged, table: str, column, source: str | None = None) -> str:
         """SELECT producing `raw.<table>` columns (typed as the schema says) plus lineage, from clean rows."""
@@ -326,49 +433,48 @@ class Workbench:
             expr = column(name) or "null"
             columns.append(f"cast({expr} as {sql_type.replace(' NOT NULL', '')}) as {_q(name)}")
         ctx = self.ctx
-        lineage = (f"{literal(ctx.store.id)} as _store_id, _file as _source_file, _row_number, "
+        lineage = (f"{literal(ctx.store.id)} as _store_id, {staged.file} as _source_file, _row_number, "
                    f"date {literal(ctx.export_date.isoformat())} as _export_date, "
                    f"{literal(ctx.batch_id)} as _batch_id, "
                    f"timestamp {literal(ctx.loaded_at.isoformat(sep=' '))} as _loaded_at")
-        source = source or f"(select * from {staged.typed} anti join bad using (_file, _row_number))"
-        return f"select {', '.join(columns)}, {lineage} from {source}"
+        return f"select {', '.join(columns)}, {lineage} from {source or self._clean_rows(staged)}"
 
-    def _arrow(self, parts: list[str], table: str) -> pa.Table:
-        if not parts:
-            columns = {**schema.RAW[table], **schema.LINEAGE}
-            parts = ["select " + ", ".join(f"cast(null as {t.replace(' NOT NULL', '')}) as {_q(c)}"
-                                           for c, t in columns.items()) + " where false"]
-        return self.con.sql(" union all ".join(parts) + " order by _source_file, _row_number").to_arrow_table()
-
-    def _quarantine(self) -> pa.Table:
+    def _quarantine(self) -> str | None:
+        if not self.errors:
+            return None
         raw_values = []
-        for s in self.staged:
+        for s in self.staged:  # raw values of the quarantined rows only
             pairs = [f"{literal(s.headers[f.name])}, {_q(f.name)}" for f in s.layout.fields
                      if not f.personal and f.name in s.headers]
             json = f"cast(json_object({', '.join(pairs)}) as varchar)" if pairs else "cast(null as varchar)"
-            raw_values.append(f"select {literal(s.relpath)} as _file, _row_number, {json} as raw_values from {s.src}")
+            raw_values.append(f"select {s.file} as _file, _row_number, {json} as raw_values from {s.src} "
+                              f"semi join (select _row_number from {BAD} where _file = {s.file}) b using (_row_number)")
         raw_json = " union all ".join(raw_values) or \
             "select null::varchar as _file, null::integer as _row_number, null::varchar as raw_values"
         ctx = self.ctx
-        return self.con.sql(f"""
+        return f"""
             select {literal(ctx.store.id)} as _store_id, e._file as _source_file, e._row_number,
                    date {literal(ctx.export_date.isoformat())} as _export_date,
                    {literal(ctx.batch_id)} as _batch_id,
                    timestamp {literal(ctx.loaded_at.isoformat(sep=' '))} as _loaded_at,
                    {literal(ctx.dataset)} as dataset, e.reason, e.column_name,
                    sk_mask(e.message) as message, sk_mask(j.raw_values) as raw_values
-            from bad e left join ({raw_json}) j using (_file, _row_number)
+            from {BAD} e left join ({raw_json}) j using (_file, _row_number)
             order by e._file, e._row_number
-        """).to_arrow_table()
+        """
 
     def _counts(self) -> dict[str, tuple[int, int, int]]:
+        quarantined = dict(self.con.execute(f"select _file, count(*) from {BAD} group by _file").fetchall()) \
+            if self.errors else {}
         counts = {}
         for s in self.staged:
-            read = self.con.execute(f"select count(*) from {s.src}").fetchone()[0]
-            quarantined = self.con.execute("select count(*) from bad where _file = ?", [s.relpath]).fetchone()[0]
-            rows_in = read + s.ragged
-            counts[s.relpath] = (rows_in, rows_in - quarantined, quarantined)
+            bad = quarantined.get(s.relpath, 0)
+            counts[s.relpath] = (s.rows_in, s.rows_in - bad, bad)
         return counts
+
+
+def _union(parts: list[str]) -> str | None:
+    return " union all ".join(parts) or None
 
 
 def _text_column(fld: Field) -> str:

@@ -1,8 +1,11 @@
 """Cell parsers as DuckDB macros: every file is typed in one vectorised SQL pass, never row by row in Python.
 
-Cells arrive cleaned (`reading.clean_cells`: `="…"` unwrapped, trimmed, empty -> NULL). Each parser returns NULL
-when the text cannot be read, so "text present, value NULL" is exactly `unparseable`. Plain values take a cheap
-cast; regular expressions run only on what the cast refuses (currency signs, separators, offsets).
+Cells are cleaned first (`sk_clean`: `="…"` unwrapped, trimmed, empty -> NULL). Each parser returns NULL when the
+text cannot be read, so "text present, value NULL" is exactly `unparseable`. Plain values take a cheap cast; regular
+expressions run only on what the cast refuses (currency signs, separators, offsets).
+
+The macros are temporary: they live as long as the connection that `install` was given (the warehouse's own, during
+ingest), and are never written into the warehouse file.
 """
 
 from __future__ import annotations
@@ -10,11 +13,23 @@ from __future__ import annotations
 _SIGNS = r"[￥¥$€£元\s]"
 _NUMBER = r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d+)?"  # thousands separators only in groups of three
 _OFFSET = r"(Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$"
+# trimmed around every cell: whitespace, Taobao's trailing tab, CR/LF, no-break and ideographic space
+TRIMMED = " \t\r\n\u00a0\u3000"
 
 MACROS = (
+    # Excel-safe ="…" unwrapped (a cheap test first: the regular expression is for the few cells that need it)
+    f"""create or replace macro sk_clean(s) as
+        nullif(trim(case when contains(s, '="') then regexp_replace(s, '^\\s*="(.*)"\\s*$', '\\1') else s end,
+                    '{TRIMMED}'), '')""",
+    # the same for a file known to hold none of those characters (`reading.SourceRows.simple_cells`); trim only
+    # the cells that need it (trim copies every string)
+    """create or replace macro sk_clean_plain(s) as
+        nullif(case when s like ' %' or s like '% ' then trim(s) else s end, '')""",
+    # `list_transform([x], lambda v: …)[1]` names a value used twice: a macro argument is pasted in wherever it is
+    # used, and the planner pays for every copy (small files are dominated by planning time).
     f"""create or replace macro sk_number_slow(s) as
-        case when regexp_full_match(regexp_replace(s, '{_SIGNS}', '', 'g'), '{_NUMBER}')
-             then try_cast(replace(regexp_replace(s, '{_SIGNS}', '', 'g'), ',', '') as decimal(18, 6)) end""",
+        list_transform([regexp_replace(s, '{_SIGNS}', '', 'g')], lambda c:
+            case when regexp_full_match(c, '{_NUMBER}') then try_cast(replace(c, ',', '') as decimal(18, 6)) end)[1]""",
     # fast path: a plain number; regular expressions only for currency signs and thousands separators
     # CASE, not COALESCE, in front of slow paths: DuckDB evaluates every COALESCE argument on every row.
     # 64-bit decimals: 128-bit ones are several times slower.
@@ -37,14 +52,14 @@ MACROS = (
              else left(o, 3) || ':' || right(replace(o, ':', ''), 2) end""",
     # with an offset: converted to the store's zone; without: already store-local. Result: naive local time.
     f"""create or replace macro sk_ts_slow(s, tz) as
-        case when sk_ts_offset(sk_ts_text(s)) <> ''
-             then timezone(tz, try_cast(regexp_replace(sk_ts_text(s), '\\s*{_OFFSET}', '')
-                                        || sk_offset_iso(sk_ts_offset(sk_ts_text(s))) as timestamptz))
-             else try_cast(sk_ts_text(s) as timestamp) end""",
+        list_transform([sk_ts_text(s)], lambda t: list_transform([sk_ts_offset(t)], lambda o:
+            case when o <> '' then timezone(tz, try_cast(regexp_replace(t, '\\s*{_OFFSET}', '') || sk_offset_iso(o)
+                                                         as timestamptz))
+                 else try_cast(t as timestamp) end)[1])[1]""",
     # fast paths first: no offset possible (no '+', no third '-', no Z/UTC/GMT), then Shopify's own format
     """create or replace macro sk_ts(s, tz) as
-        case when not contains(s, '+') and length(s) - length(replace(s, '-', '')) <= 2
-                  and not contains(upper(s), 'Z') and not contains(s, 'UTC') and not contains(s, 'GMT')
+        case when not contains(s, '+') and s not like '%-%-%-%' and not contains(s, 'Z') and not contains(s, 'z')
+                  and not contains(s, 'UTC') and not contains(s, 'GMT')
              then sk_fast(try_cast(s as timestamp), try_cast(sk_ts_text(s) as timestamp))
              when try_strptime(s, '%Y-%m-%d %H:%M:%S %z') is not null
              then timezone(tz, try_strptime(s, '%Y-%m-%d %H:%M:%S %z'))
@@ -61,9 +76,9 @@ MACROS = (
 
 
 def install(con) -> None:
-    """Define the parsers on a (work) DuckDB connection."""
+    """Define the parsers on a DuckDB connection, as temporary macros."""
     for statement in MACROS:
-        con.execute(statement)
+        con.execute(statement.replace("create or replace macro", "create or replace temp macro", 1))
 
 
 def literal(value: str) -> str:
