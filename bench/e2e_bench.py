@@ -25,7 +25,7 @@ RSS_GROWTH_MAX = 0.20
 # report counts the lines actually loaded.
 LINES_PER_ORDER_DAY = 1.5
 _MIGRATE = ("from storekpi import airflow_runner as a; home = a.configure_environment(); "
-            "from airflow import settings; settings.configure_orm(); a._migrate(home)")
+            "from airflow import settings; settings.configure_orm(); a.migrate(home)")
 
 
 RSS_ADVICE = """\

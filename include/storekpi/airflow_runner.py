@@ -51,7 +51,7 @@ def configure_environment(home: Path | None = None) -> Path:
     return home
 
 
-def _migrate(home: Path) -> None:
+def migrate(home: Path) -> None:
     """Create or upgrade the metadata database (a few seconds the first time, then a no-op check)."""
     from airflow.utils import db
 
@@ -71,7 +71,7 @@ def run_dag(spec: RunSpec) -> str:
     from airflow.dag_processing.dagbag import DagBag
 
     settings.configure_orm()
-    _migrate(home)
+    migrate(home)
     bag = DagBag(dag_folder=str(dags_folder()), safe_mode=False)
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
