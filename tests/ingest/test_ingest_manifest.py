@@ -33,7 +33,7 @@ def test_rerun_of_the_same_files_adds_nothing(wh, landing):
     before = counts(wh)
     summary = run(wh, landing, "b2")
     assert (summary.files_seen, summary.files_loaded, summary.files_unchanged, summary.rows_in) == (2, 0, 2, 0)
-    assert counts(wh) == before == (3, 4, 7)
+    assert counts(wh) == before == (3, 4, 8)
     assert wh.query("select distinct _batch_id from raw.orders") == [("b1",)]
 
 

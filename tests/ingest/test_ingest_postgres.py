@@ -28,11 +28,11 @@ def test_ingest_and_forget_on_postgres(pg_wh, landing):
     landing.add("tmall_flagship", "orders", "2026-11-20", "ExportOrderDetailList.csv",
                 taobao / "ExportOrderDetailList202611201200.csv")
     summary = ingest(pg_wh, landing.config, landing.files(), batch_id="b1", salt=SALT)
-    assert (summary.files_loaded, summary.rows_in, summary.rows_loaded, summary.rows_quarantined) == (3, 20, 9, 11)
+    assert (summary.files_loaded, summary.rows_in, summary.rows_loaded, summary.rows_quarantined) == (3, 21, 9, 12)
     assert pg_wh.query("select order_id, paid_at, total from raw.orders where order_id = '#1001'") == [
         ("#1001", datetime(2026, 11, 19, 22, 3, 11), D("48.20"))]
     assert pg_wh.query("select count(*) from raw.order_lines") == [(7,)]
     again = ingest(pg_wh, landing.config, landing.files(), batch_id="b2", salt=SALT)
     assert (again.files_unchanged, again.rows_in) == (3, 0)
-    assert forget(pg_wh, orders) == 3 + 4 + 7
+    assert forget(pg_wh, orders) == 3 + 4 + 8
     assert pg_wh.query("select status from audit.files where path = ?", [orders]) == [("forgotten",)]

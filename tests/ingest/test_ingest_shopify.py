@@ -12,7 +12,7 @@ ORDERS = "shop_us/orders/2026-11-20/orders_export_1.csv"
 def test_orders_first_row_fields_timezones_and_quarantine(wh, landing):
     landing.add("shop_us", "orders", "2026-11-20", "orders_export_1.csv", SHOP / "orders_export_1.csv")
     summary = run(wh, landing)
-    assert (summary.rows_in, summary.rows_loaded, summary.rows_quarantined) == (11, 4, 7)
+    assert (summary.rows_in, summary.rows_loaded, summary.rows_quarantined) == (12, 4, 8)
 
     orders = wh.query("""select order_id, customer_key, currency, status, created_at, paid_at, subtotal,
                          order_discount, shipping, taxes, total, refunded_amount, _row_number, _export_date
@@ -45,11 +45,13 @@ def test_orders_first_row_fields_timezones_and_quarantine(wh, landing):
         9: ("non_integer_quantity", "Lineitem quantity"),
         10: ("future_date", "Paid at"),
         13: ("unparseable", "Lineitem price"),  # the physical line, after a value spanning two lines
+        14: ("unparseable", "Paid at"),  # Shopify's "Invalid date"
     }
     messages = dict(wh.query("select _row_number, message from quarantine.rows"))
     assert messages[6] == f"{ORDERS} row 6, column Total: cannot parse '12x.5' as an amount"
     assert messages[5] == f"{ORDERS} row 5, column Currency: currency 'CAD' differs from the store currency USD"
     assert messages[7] == f"{ORDERS} row 7: order #1004 is incomplete: {ORDERS} row 6 was quarantined (unparseable)"
+    assert messages[14].startswith(f"{ORDERS} row 14, column Paid at: cannot parse 'Invalid date'")
 
 
 def test_quarantine_raw_values_hold_no_personal_columns(wh, landing):
