@@ -121,7 +121,7 @@ order by 1"""
 
 def batch_order_warnings(wh: Warehouse, config: StoreConfig, run_date: date,
                          batch_id: str) -> tuple[pd.DataFrame, int]:
-    """Paid orders not yet published that break a warning rule, and how many such orders were checked.
+    """Paid orders not yet published that break a warning rule (flagged per rule), and how many were checked.
 
     The rules (a Shopify Subtotal more than 0.01 from net_sales, negative discounts) are evaluated in SQL, in exact
     decimals, so only offending orders reach pandas: a backfill of a million orders must not sit in memory.
@@ -138,8 +138,12 @@ batch as (
   from order_facts
   where {UNPUBLISHED}
 ),
+flagged as (
+  select *, coalesce(subtotal_difference > 0.01, false) as subtotal_mismatch, discounts < 0 as negative_discount
+  from batch
+),
 offending as (
-  select * from batch where subtotal_difference > 0.01 or gross_sales - net_sales < 0
+  select * from flagged where subtotal_mismatch or negative_discount
 )
 select o.*, n.checked
 from (select count(*) as checked from batch) as n

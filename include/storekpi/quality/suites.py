@@ -155,8 +155,8 @@ def order_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id: 
     """Tonight's orders, checked in SQL: each frame holds the offending orders only (row-free checks)."""
     orders, checked = frames.batch_order_warnings(wh, config, run_date, batch_id)
     keys = ["store_id", "order_id", "paid_date", "source_file"]
-    subtotal = orders.loc[orders["subtotal_difference"] > 0.01].reset_index(drop=True)
-    negative = orders.loc[orders["discounts"] < 0].reset_index(drop=True)
+    subtotal = orders.loc[orders["subtotal_mismatch"].astype(bool)].reset_index(drop=True)
+    negative = orders.loc[orders["negative_discount"].astype(bool)].reset_index(drop=True)
     return [
         Batch("orders", "orders_subtotal", subtotal, keys, [
             Check("expect_shopify_subtotal_to_match_net_sales", {}, "raw.orders", "subtotal", WARNING,
