@@ -25,7 +25,11 @@ DEFAULT_THRESHOLDS = {
     "cover_days_min": 7,
     "discount_floor": 0.70,
     "max_quarantine_share": 0.05,
+    "roas_min": 2.0,  # marketing.md: a campaign-day below this ROAS alerts ...
+    "min_campaign_spend": 50,  # ... when it spent at least this much
 }
+CHANNELS = ("direct", "organic_search", "paid_ads", "marketplace", "social", "email", "affiliate", "referral",
+            "other")
 DEFAULT_PROMO_DAYS = ("06-18", "11-11", "12-12")
 STORE_ID = re.compile(r"^[a-z0-9_]+$")
 PROMO_DAY = re.compile(r"^(\d{4}-)?\d{2}-\d{2}$")
@@ -41,6 +45,7 @@ class Store:
     thresholds: dict[str, float]
     promo_days: tuple[str, ...]
     recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    channels: dict[str, str] = field(default_factory=dict)  # source or source_detail -> channel (marketing.md)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -157,6 +162,14 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
             if not isinstance(addresses, list) or not all(isinstance(a, str) and "@" in a for a in addresses):
                 raise ConfigError(f"{path}: {label}.{role} must be a list of e-mail addresses")
             recipients[role] = tuple(addresses)
+    channels: dict[str, str] = {}
+    for source, label in ((defaults.get("channels") or {}, "defaults.channels"),
+                          (entry.get("channels") or {}, f"{where}.channels")):
+        for value, channel in _mapping(source, path, label).items():
+            if channel not in CHANNELS:
+                raise ConfigError(f"{path}: {label}.{value}: unknown channel {channel!r} "
+                                  f"(known: {', '.join(CHANNELS)})")
+            channels[str(value).strip().lower()] = channel
     return Store(
         id=store_id,
         name=str(entry.get("name") or store_id),
@@ -166,6 +179,7 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
         thresholds=thresholds,
         promo_days=tuple(dict.fromkeys(promo)),
         recipients=recipients,
+        channels=channels,
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from storekpi.config import StoreConfig
 from storekpi.errors import ConfigError
 
-DATASETS = ("orders", "traffic", "reviews", "stock", "products")
+DATASETS = ("orders", "traffic", "reviews", "stock", "products", "traffic_sources", "ad_spend")
 
 
 @dataclass(frozen=True)
