@@ -38,11 +38,13 @@ EXTRACTS = {
     "discount_violations": "date = ?",
     "revenue_bridge": "date = ?",
     "kpi_alerts": "date = ?",
+    "traffic_sources_daily": "date = ?",  # marketing.md
+    "ad_campaign_daily": "date = ?",
 }
 ROLE_OWNS = {  # role -> (store subsection anchor suffix, what it is)
     "ops": (("kpis", "KPIs"), ("discounts", "discount violations")),
     "merchandiser": (("stock", "stock cover"),),
-    "marketing": (("trends", "traffic and sales trends"),),
+    "marketing": (("trends", "traffic and sales trends"), ("marketing", "traffic sources and ad spend")),
     "customer_service": (("kpis", "review rate"),),
     "data": (("quality", "data quality"),),
 }
@@ -152,7 +154,10 @@ def _load(wh: Warehouse, run_date: date) -> dict[str, pd.DataFrame]:
             from audit.dq_results where run_id in (select run_id from last_run)
             order by success, blocking desc, suite, expectation""", []),
     }
-    for frame in data.values():
+    from storekpi import report_marketing
+
+    data["marketing"] = report_marketing.load(wh, run_date, TREND_DAYS, _frame)
+    for frame in (f for f in data.values() if isinstance(f, pd.DataFrame)):
         for column in ("date", "latest_export", "cohort_month"):
             if column in frame.columns:
                 frame[column] = pd.to_datetime(frame[column]).dt.date
@@ -239,6 +244,11 @@ def _store_section(store: Store, run_date: date, data: dict) -> str:
     out.append(_cards(store, daily, run_date))
     out.append(f'<h3 id="store-{sid}-trends">Last {TREND_DAYS} days</h3>')
     out.append(_charts(store, daily, run_date))
+    from storekpi import report_marketing
+
+    out.append(f'<h3 id="store-{sid}-marketing">Marketing: traffic sources and ad spend</h3>')
+    out.append(report_marketing.section(store, run_date, daily, data["marketing"], trend_days=TREND_DAYS,
+                                        table=_table, line_chart=line_chart, esc=esc))
     out.append(f'<h3 id="store-{sid}-stock">Stock cover</h3>')
     out.append(_stock(store, _of_store(data["stock"], store.id)))
     out.append(f'<h3 id="store-{sid}-discounts">Discount violations</h3>')
