@@ -22,13 +22,14 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))  # `python bench/run.py` works as well as `python -m bench.run`
 
-from bench import e2e_bench, history_bench, ingest_bench, parse_bench  # noqa: E402
+from bench import ad_ingest_bench, e2e_bench, history_bench, ingest_bench, parse_bench  # noqa: E402
 from bench.measure import machine  # noqa: E402
 from bench.report import Section, write  # noqa: E402
 from bench.sizes import FULL, SMOKE  # noqa: E402
 
 log = logging.getLogger("bench")
-SECTIONS = {"ingest": ingest_bench, "history": history_bench, "parse": parse_bench, "e2e": e2e_bench}
+SECTIONS = {"ingest": ingest_bench, "ad_ingest": ad_ingest_bench, "history": history_bench, "parse": parse_bench,
+            "e2e": e2e_bench}
 
 
 def _environment(work: Path) -> None:
