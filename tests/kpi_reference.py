@@ -136,6 +136,9 @@ def expected_kpi_store_daily(raw: dict[str, pd.DataFrame], orders: pd.DataFrame,
     frame["platform"] = frame["store_id"].map(stores["platform"])
     frame["currency"] = frame["store_id"].map(stores["currency"])
     frame["daily_orders_target"] = frame["store_id"].map(stores["daily_orders_min"])
+    # marketing.md: these raw frames hold no ad_spend export, so every ad column is NULL (unknown), never 0
+    for column in ("ad_spend", "attributed_sales", "mer", "ad_spend_share", "new_buyer_cac"):
+        frame[column] = np.nan
     return frame
 
 
