@@ -47,6 +47,8 @@ def page():
         data = status_page.collect(target)
     except StorekpiError as exc:
         return _unavailable(str(exc))
+    except Exception as exc:  # noqa: BLE001 - e.g. the warehouse server is down: say so, as a page
+        return _unavailable(f"could not read the warehouse {target.display}: {type(exc).__name__}: {exc}")
     day = data["kpi_date"]
     href = f"report/{day}" if day and status_page.report_file(target, day) else None
     return HTMLResponse(status_page.render_html(data, href))

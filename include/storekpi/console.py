@@ -97,7 +97,11 @@ class RunConsole:
         os.dup2(write_end, 2)
         os.close(write_end)
         self._handler = _PersonHandler(self)
-        logging.getLogger("storekpi").addHandler(self._handler)
+        root = logging.getLogger("storekpi")
+        self._level = root.level
+        if not root.isEnabledFor(logging.INFO):  # progress comes from INFO records; the log is the full log
+            root.setLevel(logging.INFO)
+        root.addHandler(self._handler)
         self.say(f"storekpi: full log of this run: {self.path}")
         self._live = None
         if self.tty:
@@ -123,11 +127,12 @@ class RunConsole:
         sys.stderr.flush()
         os.dup2(self._saved[0], 1)  # the pipe's last write ends close here: the pump sees EOF
         os.dup2(self._saved[1], 2)
+        self._pump.join(timeout=10)
         for fd in self._saved:
             os.close(fd)
-        self._pump.join(timeout=10)
         self._log_file.close()
         self.out.close()
+        logging.getLogger("storekpi").setLevel(self._level)
 
     def _copy(self, read_end: int) -> None:
         with os.fdopen(read_end, "rb", buffering=0) as pipe:
