@@ -155,22 +155,17 @@ def recorded_path(run: dict) -> Path | None:
 
 
 def query_dicts(wh: Warehouse, schema: str, table: str, sql: str, params: list) -> list[dict]:
+    """Rows of `sql` as JSON-able dicts ([] when `schema.table` does not exist yet)."""
     if not wh.table_exists(schema, table):
         return []
-    if wh.kind == "duckdb":
-        cursor = wh.con.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
-    else:
-        with wh.con.cursor() as cur:
-            cur.execute(sql.replace("?", "%s"), params)
-            names = [d[0] for d in cur.description]
-            rows = cur.fetchall()
-    return [{n: _plain(v) for n, v in zip(names, row)} for row in rows]
+    frame = wh.query_df(sql, params).astype(object)
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.where(frame.notna(), None).to_dict("records")]
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
         return value.isoformat()
     if type(value).__name__ == "Decimal":
         return float(value)
