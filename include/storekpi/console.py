@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -81,8 +82,6 @@ class RunConsole:
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     def __enter__(self) -> RunConsole:
-        import sys
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -102,8 +101,8 @@ class RunConsole:
         if not root.isEnabledFor(logging.INFO):  # progress comes from INFO records; the log is the full log
             root.setLevel(logging.INFO)
         root.addHandler(self._handler)
-        self.say(f"storekpi: full log of this run: {self.path}")
         self._live = None
+        self.say(f"storekpi: full log of this run: {self.path}")
         if self.tty:
             from rich.console import Console
             from rich.live import Live
@@ -114,8 +113,6 @@ class RunConsole:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        import sys
-
         logging.getLogger("storekpi").removeHandler(self._handler)
         with self._lock:
             for step in self.steps.values():
@@ -146,7 +143,7 @@ class RunConsole:
     def say(self, text: str) -> None:
         """A line for the person (above the live display on a terminal)."""
         with self._lock:
-            if getattr(self, "_live", None) is not None:
+            if self._live is not None:
                 self._live.console.print(text, markup=False, highlight=False)
             else:
                 self.out.write(text + "\n")
