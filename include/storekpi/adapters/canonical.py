@@ -33,6 +33,7 @@ from storekpi.pii import customer_key_sql
 PRIORITY_RAGGED, PRIORITY_ROW = 0, 10
 PRIORITY_DUPLICATE, PRIORITY_ORPHAN, PRIORITY_INCOMPLETE = 1000, 1500, 2000
 ERRORS, BAD, ORDER_ROWS = "_sk_errors", "_sk_bad", "_sk_order_rows"  # temporary: never in the warehouse file
+BROKEN = "_sk_broken"  # lines not read as records, with the order id their first cells name (incomplete_order)
 ORDER_FIELDS = tuple(c for c in schema.RAW["orders"] if c not in ("order_id", "customer_key"))
 
 
@@ -87,6 +88,7 @@ class Workbench:
         parsing.install(con)
         con.execute(f"""create or replace temp table {ERRORS} (_file varchar, _row_number integer,
                         priority integer, reason varchar, column_name varchar, message varchar)""")
+        con.execute(f"create or replace temp table {BROKEN} (_file varchar, _row_number integer, order_id varchar)")
 
     @classmethod
     def open(cls, wh) -> Workbench:
@@ -102,7 +104,7 @@ class Workbench:
         self._clear()
         self.ctx = ctx
         if self.errors:
-            self.con.execute(f"delete from {ERRORS}")
+            self.con.execute(f"delete from {ERRORS}; delete from {BROKEN}")
         self.errors = 0
 
     def close(self) -> None:
@@ -110,7 +112,7 @@ class Workbench:
             self.con.close()
             return
         self._clear()
-        self.con.execute(f"drop table if exists {ERRORS}")
+        self.con.execute(f"drop table if exists {ERRORS}; drop table if exists {BROKEN}")
 
     def _clear(self) -> None:
         for name in self._relations:
@@ -158,12 +160,14 @@ class Workbench:
         """)
         if checks and self._run(f"select count(*) from {staged.typed} where _p is not null"):
             self._row_check_errors(staged, checks)
-        if rows.ragged:  # malformed records are few
-            self.con.executemany(f"insert into {ERRORS} values (?, ?, {PRIORITY_RAGGED}, 'unparseable', null, ?)", [
-                [relpath, line, f"{relpath} row {line}: has {found} fields where the header has {rows.expected_fields}"]
-                for line, found in rows.ragged])
-            self.errors += len(rows.ragged)
-        staged.rows_in = read + len(rows.ragged)
+        if rows.broken:  # lines not read as records are few
+            self.con.executemany(f"insert into {ERRORS} values (?, ?, {PRIORITY_RAGGED}, 'unparseable', null, ?)",
+                                 [[relpath, row.line, f"{relpath} row {row.line}: {row.problem}"]
+                                  for row in rows.broken])
+            self.con.executemany(f"insert into {BROKEN} values (?, ?, ?)",
+                                 [[relpath, row.line, row.cells.get("order_id")] for row in rows.broken])
+            self.errors += len(rows.broken)
+        staged.rows_in = read + len(rows.broken)
         return staged
 
     def _row_check_errors(self, staged: Staged, checks: list[tuple[int, str, str, str, str]]) -> None:
@@ -362,6 +366,7 @@ class Workbench:
         if not staged or not self.errors:
             return
         rows = " union all ".join(f"select {s.file} as _file, _row_number, order_id from {s.typed}" for s in staged)
+        rows += f" union all select _file, _row_number, {staged[0].clean}(order_id) from {BROKEN}"
         self.con.execute(f"create or replace temp view {ORDER_ROWS} as {rows}")
         self.errors += self._run(f"""
             insert into {ERRORS}
