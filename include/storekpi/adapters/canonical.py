@@ -266,7 +266,7 @@ class Workbench:
             earliest = self.ctx.store.earliest_date
             why = "the store's history_start" if earliest > config.EARLIEST_DATE else "a placeholder date?"
             checks.append(("implausible_date", f"cast({value} as date) < date {literal(earliest.isoformat())}",
-                           f"cast(cast({value} as date) as varchar) || ' is before {earliest} ({why})'"))
+                           f"cast(cast({value} as date) as varchar) || {literal(f' is before {earliest} ({why})')}"))
         if fld.kind in ("quantity", "stock_level"):
             checks.append(("non_integer_quantity", f"{value} <> trunc({value})",
                            f"'quantity ' || {shown} || ' is not a whole number'"))

@@ -302,8 +302,17 @@ def _parse_body(body: bytes, delimiter: str, width: int, columns: dict[str, int]
         ends = starts
     lines = np.delete(starts, bad)
     ragged = {int(starts[i]): (found, text) for i, (_, found, text) in zip(bad, ragged_records)}
+    split = {line: _fields(text, delimiter) for line, (found, text) in ragged.items() if found > width}
+    padded = {line: cells[:width] for line, cells in split.items() if not any(c.strip() for c in cells[width:])}
+    if padded:  # trailing delimiters (empty cells after the last column): the row is whole, as a spreadsheet shows
+        extra = pa.table({f"c{i}": pa.array([cells[i] for cells in padded.values()], pa.string())
+                          for i in sorted(set(columns.values()))})
+        order = np.argsort(np.concatenate((lines, list(padded))), kind="stable")
+        table = pa.concat_tables([table.select(extra.column_names), extra]).take(pa.array(order))
+        lines = np.concatenate((lines, list(padded)))[order]
     broken = [BrokenRow(line, f"has {found} fields where the header has {width}",
-                        _cells(text, delimiter, columns)) for line, (found, text) in ragged.items()]
+                        _cells(text, delimiter, columns)) for line, (found, text) in ragged.items()
+              if line not in padded]
     swallowing = _swallowing(body, starts, ends, first_line, delimiter, width, columns)
     if swallowing:
         taken = {row.line for row in swallowing}
