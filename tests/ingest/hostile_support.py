@@ -40,7 +40,7 @@ def csv_cell(value: str) -> str:
 
 
 def shopify_rows(number: int, lines: list[tuple[int, str, str, str]], *, paid_at="2026-11-20 14:03:11 -0800",
-                 status="paid", cells: dict | None = None) -> list[str]:
+                 status="paid", cells: dict | None = None, created_at: str | None = None) -> list[str]:
     """The rows of one Shopify order: (quantity, name, price, sku) per line; order fields on the first row only,
     Email, Created at and the line fields repeated, as real exports do."""
     subtotal = sum(q * float(p) for q, _, p, _ in lines)
@@ -48,7 +48,7 @@ def shopify_rows(number: int, lines: list[tuple[int, str, str, str]], *, paid_at
     for position, (quantity, name, price, sku) in enumerate(lines):
         row = dict.fromkeys(SHOPIFY_COLUMNS, "")
         row.update({"Name": f"#{number}", "Email": f"buyer{number}@example.com",
-                    "Created at": "2026-11-20 14:00:02 -0800", "Lineitem quantity": str(quantity),
+                    "Created at": created_at or paid_at, "Lineitem quantity": str(quantity),
                     "Lineitem name": name, "Lineitem price": price, "Lineitem sku": sku,
                     "Lineitem requires shipping": "true", "Lineitem taxable": "true",
                     "Lineitem fulfillment status": "fulfilled", "Vendor": "Maple Goods"})

@@ -310,9 +310,8 @@ def _parse_body(body: bytes, delimiter: str, width: int, columns: dict[str, int]
         order = np.argsort(np.concatenate((lines, list(padded))), kind="stable")
         table = pa.concat_tables([table.select(extra.column_names), extra]).take(pa.array(order))
         lines = np.concatenate((lines, list(padded)))[order]
-    broken = [BrokenRow(line, f"has {found} fields where the header has {width}",
-                        _cells(text, delimiter, columns)) for line, (found, text) in ragged.items()
-              if line not in padded]
+    broken = [BrokenRow(line, _problem(text, found, width, delimiter), _cells(text, delimiter, columns))
+              for line, (found, text) in ragged.items() if line not in padded]
     swallowing = _swallowing(body, starts, ends, first_line, delimiter, width, columns)
     if swallowing:
         taken = {row.line for row in swallowing}
@@ -344,14 +343,22 @@ def _arrow_csv(body: bytes, delimiter: str, names: list[str], include: list[str]
 
 
 def _cells(text: str | bytes, delimiter: str, columns: dict[str, int]) -> dict[str, str]:
-    """The mapped cells of a line that is not a whole record, as far as it splits (quotes then taken literally)."""
-    cells = _fields(text, delimiter)
-    if not cells:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", errors="replace")
-        cells = next(csv.reader([text.split("\n")[0].rstrip("\r")], delimiter=delimiter, quoting=csv.QUOTE_NONE),
-                     [])
+    """The mapped cells of a line that is not a whole record, as far as it splits: unwrapped if a spreadsheet
+    wrapped it, quotes taken literally if one is left open."""
+    line = (text.encode() if isinstance(text, str) else text).split(b"\n")[0].rstrip(b"\r")
+    line = _unwrapped(line) or line
+    cells = _fields(line, delimiter) or next(
+        csv.reader([line.decode("utf-8", errors="replace")], delimiter=delimiter, quoting=csv.QUOTE_NONE), [])
     return {name: cells[i] for name, i in columns.items() if i < len(cells)}
+
+
+def _problem(text: str, found: int, width: int, delimiter: str) -> str:
+    """Why a record with the wrong number of fields was not read, in words that say what to do."""
+    inner = _unwrapped(text.encode().rstrip(b"\r")) if found == 1 else None
+    if inner is not None:
+        return (f"is one quoted value holding {len(_fields(inner, delimiter))} fields where the header has {width} "
+                f"(a row a spreadsheet re-saved and cut short?); export the file again from the shop")
+    return f"has {found} fields where the header has {width}"
 
 
 def _unwrap_rows(body: bytes, delimiter: str, width: int) -> bytes:
