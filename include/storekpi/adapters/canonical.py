@@ -258,7 +258,8 @@ class Workbench:
                            f"{shown} || ' is out of range (less than {parsing.MAX_AMOUNT:,})'"))
         elif fld.kind in ("count", "quantity", "stock_level"):
             most = parsing.MAX_QUANTITY if fld.kind == "quantity" else parsing.MAX_WHOLE
-            checks.append(("unparseable", f"abs({value}) > {most}", f"{shown} || ' is out of range (at most {most:,})'"))
+            checks.append(("unparseable", f"abs({value}) > {most}",
+                           f"{shown} || ' is out of range (at most {most:,})'"))
         if fld.kind == "amount" and not fld.signed:
             checks.append(("unparseable", f"{value} < 0",
                            f"'amount ' || {shown} || ' cannot be negative (a refund goes in its refund column)'"))

@@ -226,7 +226,8 @@ def _read_delimited(text: bytes, encoding: str, layouts: tuple[Layout, ...], lab
     offset = sum(len(line) + 1 for line in head[: header_index + 1])
     body = text[offset:] if offset <= len(text) else b""
     first_line = header_index + 2
-    table, broken = _parse_body(body, delimiter, len(headers), columns, first_line, label)
+    required = [columns[f.name] for f in layout.fields if f.required and f.name in columns]
+    table, broken = _parse_body(body, delimiter, len(headers), columns, first_line, label, required)
     return SourceRows(layout, table, {f: headers[i] for f, i in columns.items()}, fmt, encoding, broken,
                       len(headers))
 
@@ -269,7 +270,8 @@ def _unknown_headers(label: str, layouts: tuple[Layout, ...], lines: list[str]) 
     return message + f". None of the first {len(lines)} lines holds known headers"
 
 
-def _parse_body(body: bytes, delimiter: str, width: int, columns: dict[str, int], first_line: int, label: str):
+def _parse_body(body: bytes, delimiter: str, width: int, columns: dict[str, int], first_line: int, label: str,
+                required: list[int]):
     if not body or body.isspace():  # a header-only file: zero rows
         out = {name: pa.array([], pa.string()) for name in columns}
         out[ROW_NUMBER] = pa.array([], pa.int32())
@@ -312,7 +314,7 @@ def _parse_body(body: bytes, delimiter: str, width: int, columns: dict[str, int]
         lines = np.concatenate((lines, list(padded)))[order]
     broken = [BrokenRow(line, _problem(text, found, width, delimiter), _cells(text, delimiter, columns))
               for line, (found, text) in ragged.items() if line not in padded]
-    swallowing = _swallowing(body, starts, ends, first_line, delimiter, width, columns)
+    swallowing = _swallowing(body, starts, ends, first_line, Shape(delimiter, width, columns, required), set(ragged))
     if swallowing:
         taken = {row.line for row in swallowing}
         keep = ~np.isin(lines, list(taken))
@@ -376,11 +378,28 @@ def _unwrap_rows(body: bytes, delimiter: str, width: int) -> bytes:
     return b"".join([*parts, body[last:]]) if parts else body
 
 
-def _swallowing(body: bytes, starts: np.ndarray, ends: np.ndarray, first_line: int, delimiter: str, width: int,
-                columns: dict[str, int]) -> list[BrokenRow]:
+@dataclass(frozen=True)
+class Shape:
+    """What a whole row of the file looks like."""
+
+    delimiter: str
+    width: int  # fields, as in the header
+    columns: dict[str, int]  # mapped field -> column index
+    required: list[int]  # columns a row always fills
+
+    def is_row(self, line: bytes) -> bool:
+        cells = _fields(line, self.delimiter)
+        return len(cells) == self.width and all(cells[i].strip() for i in self.required)
+
+
+def _swallowing(body: bytes, starts: np.ndarray, ends: np.ndarray, first_line: int, shape: Shape,
+                ragged: set[int]) -> list[BrokenRow]:
     """Records spanning lines that are themselves whole rows of the file (a quote left open by mistake, closed
-    by a later one): one BrokenRow per line they span. Legitimate multi-line text (a review body, a note) keeps
-    its record: its continuation lines do not have the header's number of fields."""
+    by a later one): one BrokenRow per line they span. A record is taken for such when a line inside it (neither
+    its first nor its last) is a whole row, or when it is malformed and its last line is one. Legitimate
+    multi-line text (a review body, a note) keeps its record: a line inside a value is text, not a row of the
+    file's width with its required cells filled."""
+    delimiter, columns = shape.delimiter, shape.columns
     multi = np.flatnonzero(ends > starts)
     if not len(multi):
         return []
@@ -394,8 +413,8 @@ def _swallowing(body: bytes, starts: np.ndarray, ends: np.ndarray, first_line: i
     for i in multi:
         first, last = int(starts[i]), int(ends[i])
         spanned = [n for n in range(first, last + 1) if line(n).strip(b"\r")]
-        rows = [n for n in spanned[1:] if len(_fields(line(n), delimiter)) == width]
-        if not rows:
+        rows = [n for n in spanned[1:] if shape.is_row(line(n))]
+        if not any(n < last or first in ragged for n in rows):
             continue
         shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
         broken.append(BrokenRow(first, (
