@@ -104,7 +104,7 @@ def load(path: str | Path) -> StoreConfig:
         raise ConfigError(f"--stores: file not found: {path}")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an unquoted impossible date such as 2021-02-30
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping with 'defaults' and 'stores'")
