@@ -542,10 +542,11 @@ def _scan(path: Path) -> tuple[int, bool, bool] | None:
     characters, a byte-order mark after the start)."""
     newlines, simple, tail, rest = 0, True, b"", b""
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(SCAN_CHUNK), b""):
-            if len(chunk.translate(None, CONTROL)) != len(chunk) or codecs.BOM_UTF8 in (tail + chunk)[3:]:
+        for index, chunk in enumerate(iter(lambda: fh.read(SCAN_CHUNK), b"")):
+            lf = _newlines_if_clean(chunk, tail, first=index == 0)
+            if lf is None:
                 return None
-            newlines += chunk.count(b"\n")
+            newlines += lf
             simple = simple and not _special(tail + chunk[:2]) and not _special(chunk)
             tail = (tail + chunk[-2:])[-2:]
             block = rest + chunk if rest else chunk
@@ -556,6 +557,23 @@ def _scan(path: Path) -> tuple[int, bool, bool] | None:
     if not _valid_utf8(rest):
         return None
     return newlines, tail.endswith(b"\n"), simple
+
+
+def _newlines_if_clean(chunk: bytes, tail: bytes, first: bool) -> int | None:
+    """The newlines in `chunk`, or None when it holds what `_normalised` removes: a byte of CONTROL, or a
+    byte-order mark after the file's start (`tail`: the previous chunk's last two bytes). Vectorised comparisons
+    run at memory speed where `bytes.count` and `bytes.find` do not; the slower steps run only when needed."""
+    data = np.frombuffer(chunk, np.uint8)
+    lf = int(np.count_nonzero(data == 10))
+    below = np.count_nonzero(data < 32)
+    if below != lf and below != lf + np.count_nonzero(data == 9) + np.count_nonzero(data == 13):
+        return None
+    if np.count_nonzero(data == 0x7F):
+        return None
+    if np.count_nonzero(data == 0xEF) and (chunk.find(codecs.BOM_UTF8, 3 if first else 0) >= 0
+                                            or not first and codecs.BOM_UTF8 in tail + chunk[:2]):
+        return None
+    return lf
 
 
 def _utf8_boundary(data: bytes) -> int:
