@@ -280,3 +280,15 @@ def test_a_header_only_wrapped_file(wh, landing):
     o = ingest_one(wh, landing, "erp_shop", "orders", "wrapped_header.csv",
                    '"' + GENERIC_HEADER.rstrip("\n") + '";\n' + generic_row(1))
     assert (o.status, o.rows_in, o.rows_loaded) == ("loaded", 1, 1)
+
+
+def test_nul_in_a_parquet_string_is_removed_too(wh, landing, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [dict(zip(GENERIC_HEADER.strip().split(","), generic_row(i).strip().split(","))) for i in (1, 2)]
+    rows[0]["product_name"] = "Wid\x00get"
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "o.parquet")
+    o = ingest_one(wh, landing, "erp_shop", "orders", "controls.parquet", (tmp_path / "o.parquet").read_bytes())
+    assert (o.rows_in, o.rows_loaded) == (2, 2)
+    assert [r[2] for r in lines_of(wh, o.relpath)] == ["Widget", "Widget"]

@@ -696,12 +696,20 @@ def _read_parquet(data: bytes, layouts: tuple[Layout, ...], label: str) -> Sourc
         if layout is None:
             raise FileRejected("unknown_headers", _unknown_headers(label, layouts, [",".join(headers)]))
         table = parquet.read(columns=[headers[i] for i in columns.values()])
-        out = {name: _arrow_text(table.column(headers[i])) for name, i in columns.items()}
+        out = {name: _without_controls(_arrow_text(table.column(headers[i]))) for name, i in columns.items()}
     except (pa.ArrowException, OSError) as exc:
         raise FileRejected("unreadable", f"{label}: not a readable Parquet file ({exc})") from None
     out[ROW_NUMBER] = pa.array(np.arange(2, table.num_rows + 2), pa.int32())
     return SourceRows(layout, pa.table(out), {f: headers[i] for f, i in columns.items()}, "parquet", None,
                       expected_fields=len(headers))
+
+
+def _without_controls(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text without CONTROL characters, as `_normalised` leaves delimited text (a Parquet string may hold a NUL)."""
+    pattern = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
+    if not pc.any(pc.match_substring_regex(column, pattern)).as_py():
+        return column
+    return pc.replace_substring_regex(column, pattern, "")
 
 
 def _arrow_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
