@@ -42,6 +42,7 @@ class Field:
     order_level: bool = False  # line-grain order exports: belongs to the order, taken from its first row
     future_check: bool = False  # future_date when dated more than one day after the export date
     fallback: str | None = None  # field whose cell is used when this one is empty (or its column absent)
+    signed: bool = False  # an amount that may be negative (a discount); other money below 0 is unparseable
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -60,6 +61,7 @@ class Layout:
     entity: str  # how the entity is named in messages: "order", "day", "SKU", ...
     role: str = "rows"  # taobao orders: "order_report" | "line_report"; line-grain orders: "order_lines"
     hash_key: bool = False  # the key contains personal data: review_id becomes its salted hash
+    first_row: tuple[str, ...] = ()  # line-grain orders: fields an order's first row always fills (one suffices)
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
