@@ -43,6 +43,7 @@ class Field:
     order_level: bool = False  # line-grain order exports: belongs to the order, taken from its first row
     future_check: bool = False  # future_date when dated more than one day after the export date
     fallback: str | None = None  # field whose cell is used when this one is empty (or its column absent)
+    signed: bool = False  # an amount that may be negative (a discount); other money below 0 is unparseable
     non_negative: bool = False  # a negative value is `unparseable` (ad spend, clicks, impressions)
     same_day_as: str | None = None  # `not_daily` when this date differs from that field's (Meta reporting ends)
     from_header: str | None = None  # the value is in the header, not the cells: regex group 1 of the header as
@@ -65,6 +66,7 @@ class Layout:
     entity: str  # how the entity is named in messages: "order", "day", "SKU", ...
     role: str = "rows"  # taobao orders: "order_report" | "line_report"; line-grain orders: "order_lines"
     hash_key: bool = False  # the key contains personal data: review_id becomes its salted hash
+    first_row: tuple[str, ...] = ()  # line-grain orders: fields an order's first row always fills (one suffices)
     none_values: tuple[str, ...] = ()  # cells meaning "no value" (Google Ads '--', 生意参谋 '-')
     constants: tuple[tuple[str, str], ...] = ()  # raw columns fixed by the layout, e.g. ad_platform
 
