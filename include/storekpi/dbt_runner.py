@@ -40,6 +40,12 @@ def project_dir() -> Path:
     return Path(override) if override else Path(__file__).resolve().parents[2] / "dbt"
 
 
+def alert_rules() -> list[dict]:
+    """The alert rules table (the `alert_rules` var of dbt_project.yml): one dict per rule, as dbt renders them."""
+    project = yaml.safe_load((project_dir() / "dbt_project.yml").read_text(encoding="utf-8"))
+    return list(project["vars"]["alert_rules"])
+
+
 def build(wh: Warehouse, run_date: date, *, work_dir: Path, unit_tests: bool = False) -> dict:
     """`dbt build` for `run_date` into `wh` (marts into `wh.marts_schema`).
 
