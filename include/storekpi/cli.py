@@ -73,11 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("STOREKPI_LOG_LEVEL", "INFO"), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = None
     try:
         args = build_parser().parse_args(argv)
         return {"run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "forget": cmd_forget}[args.command](args)
     except StorekpiError as exc:
         print(f"storekpi: error: {exc}", file=sys.stderr)
+        if args is not None and args.command in ("run", "demo"):  # stdout still ends with the run's JSON line
+            print(json.dumps({"status": "failed", "date": getattr(args, "date", None), "message": str(exc)},
+                             ensure_ascii=False))
         return exc.exit_code
 
 
@@ -86,7 +90,10 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     """Validate, run the DAG through Airflow, and return (exit code, JSON summary)."""
     from storekpi.runspec import RunSpec, RunSummary
 
+    from storekpi.warehouse import as_connection
+
     run_key = f"{date}_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
+    warehouse = as_connection(warehouse)  # a postgresql:// URL becomes this run's Airflow connection
     spec = RunSpec.resolve(landing=landing, warehouse=warehouse, date=date, stores=stores, outbox=outbox,
                            reports=reports, run_key=run_key)
     from storekpi import config, landing as landing_mod
@@ -98,16 +105,22 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
 
     summary = RunSummary(spec)
     summary.update(status="running")
+    run_log = spec.work_dir / "run.log"
     try:
         with exclusive(spec.target):
             try:
-                with _stdout_to_stderr():  # Airflow logs to stdout; ours ends with the JSON summary
+                with _output_to(run_log):  # Airflow's and the tasks' logs, tracebacks included
                     state = airflow_runner.run_dag(spec)
             except Exception as exc:  # noqa: BLE001 - Airflow itself failed; the summary must still be printed
-                log.exception("run failed")
+                with _output_to(run_log):
+                    log.exception("run failed")
                 state = "failed"
                 pipeline.abandon(spec, f"{type(exc).__name__}: {exc}")
-            if state != "success" and summary.read().get("status") not in ("blocked", "failed"):
+            status = summary.read().get("status")
+            if status == "running":  # the DAG run ended without its steps deciding: never report "running"
+                pipeline.abandon(spec, f"the DAG run ended {state} before the pipeline finished; see the task logs "
+                                       f"under {airflow_runner.state_dir()}")
+            elif state != "success" and status not in ("blocked", "failed"):
                 pipeline.abandon(spec, f"DAG run ended {state}; see the task logs under {airflow_runner.state_dir()}")
     except BusyError as exc:  # nothing was touched: another run holds the warehouse
         log.error("%s", exc)
@@ -117,21 +130,34 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     code = {"published": 0, "blocked": 3}.get(result["status"], 1)
     if code == 0 and state != "success":
         code = 1
+    if result["status"] != "published":  # one clear message on the console; the details are in the log
+        print(f"storekpi: run for {spec.date} {result['status']}: {result.get('message') or 'see the log'} "
+              f"(log: {run_log})", file=sys.stderr)
     return code, result
 
 
 @contextlib.contextmanager
-def _stdout_to_stderr():
-    """Send everything written to stdout (also by child loggers holding the fd) to stderr for a while."""
+def _output_to(path: Path):
+    """Send everything written to stdout and stderr (also by child loggers holding the fds) to `path` for a while.
+
+    The console keeps only storekpi's own message and the JSON summary; tracebacks and Airflow's task logs go to
+    the run's log file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -219,7 +245,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     target = warehouse.Target(args.warehouse)
     target.validate()
     relpath = _landing_relpath(args.path, args.landing)
-    if target.kind == "duckdb" and not target.path.exists():
+    if not warehouse.exists(target):
         raise ConfigError(f"--warehouse {target.path} does not exist: nothing to forget")
     with warehouse.open_published(target) as wh:
         known = wh.table_exists("audit", "files") and wh.query("select 1 from audit.files where path = ?",
@@ -232,8 +258,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
         with warehouse.open_build(target, key, fresh=True) as wh:
             wh.ensure_schema()
             removed = ingest.forget(wh, relpath)
-        if target.kind == "duckdb":
-            warehouse.publish(target, key)
+        warehouse.publish_in_place_change(target, key)
     print(json.dumps({"forgotten": relpath, "rows_removed": removed}, ensure_ascii=False))
     return 0
 

@@ -99,8 +99,10 @@ def test_failing_build_names_the_failing_nodes(tmp_path):
     assert "model.storekpi.stg_" in message and "does not exist" in message
 
 
-def test_profile_for_postgres_comes_from_the_url():
+def test_profile_for_postgres_comes_from_the_url_and_never_holds_the_password():
     wh = Warehouse(Target("postgresql://analyst:s%40cret@db.example:6543/kpis"), marts_schema="marts__build_x")
     output = dbt_runner.profile(wh)["storekpi"]["outputs"]["postgres"]
     assert output == {"type": "postgres", "host": "db.example", "port": 6543, "user": "analyst",
-                      "password": "s@cret", "dbname": "kpis", "schema": "marts__build_x", "threads": 2}
+                      "password": "{{ env_var('DBT_ENV_SECRET_STOREKPI_WAREHOUSE_PASSWORD', '') }}",
+                      "dbname": "kpis", "schema": "marts__build_x", "threads": 2}
+    assert wh.target.password == "s@cret"  # what the run puts into that environment variable for dbt
