@@ -4,9 +4,10 @@
 
 {#- The columns that identify what a breach is about besides store and date, with their types: NULL unless the
     rule's `keys` name them. Add a column at the end (and document it in kpi_alerts.yml) to give alerts a new key;
-    keys after the first three join alert_id only where they are set, so existing alert ids never change. -#}
+    keys after the first three join alert_id only where they are set, and come after message in kpi_alerts, so
+    existing alert ids and column positions never change. -#}
 {% macro alert_key_columns() -%}
-    {{ return([('sku', 'varchar'), ('order_id', 'varchar'), ('line_number', 'integer')]) }}
+    {{ return([('sku', 'varchar'), ('order_id', 'varchar'), ('line_number', 'integer'), ('campaign', 'varchar')]) }}
 {%- endmacro %}
 
 {#- A threshold given as a bare name is the store's stores.yml threshold of that name; anything else is SQL over

@@ -48,22 +48,26 @@ class RuleView:
     kpi_label: str
     unit: str  # count | rate | days | money
     mart: str | None = None  # the mart the history is read from
-    by_sku: bool = False  # history per SKU (the rule's alerts carry a SKU and its mart has one row per SKU)
+    item: str | None = None  # the key the history is per (sku, campaign: the alert carries it, its mart has it)
     history: str = "mart"  # mart: the kpi column per day | count: the number of mart rows per day
     history_label: str | None = None
 
 
 FALLBACK_VIEW = RuleView("Alert", "value", "value", "count")
+ITEM_KEYS = ("sku", "campaign")  # alert keys a 7-day history can be per (a mart row per store, item and day)
 
 
 def rule_views() -> dict[str, RuleView]:
     """rule -> its wording, from the rules table (dbt_project.yml `alert_rules`, which dbt renders kpi_alerts from)."""
     from storekpi.dbt_runner import alert_rules
 
-    return {rule["rule"]: RuleView(rule["label"], rule["column"], rule["kpi_label"], rule["unit"], rule["mart"],
-                                   "sku" in rule.get("keys", []) and rule.get("history", "mart") == "mart",
-                                   rule.get("history", "mart"), rule.get("history_label", rule["kpi_label"]))
-            for rule in alert_rules()}
+    views = {}
+    for rule in alert_rules():
+        history = rule.get("history", "mart")
+        item = next((k for k in rule.get("keys", []) if k in ITEM_KEYS), None) if history == "mart" else None
+        views[rule["rule"]] = RuleView(rule["label"], rule["column"], rule["kpi_label"], rule["unit"], rule["mart"],
+                                       item, history, rule.get("history_label", rule["kpi_label"]))
+    return views
 
 
 # -- public interface -----------------------------------------------------------------------------------------------
@@ -101,7 +105,7 @@ def deliver(wh: Warehouse, run_date: date, config: StoreConfig, *, outbox: Path 
 # -- data -----------------------------------------------------------------------------------------------------------
 def _alerts_of_day(wh: Warehouse, run_date: date) -> pd.DataFrame:
     alerts = wh.query_df(
-        "select store_id, rule, owner_role, severity, sku, value, threshold, message "
+        "select store_id, rule, owner_role, severity, sku, campaign, value, threshold, message "
         "from marts.kpi_alerts where date = ?", [run_date])
     alerts["severity_rank"] = alerts["severity"].map(SEVERITY_ORDER).fillna(9)
     return alerts
@@ -118,33 +122,36 @@ def _routes(config: StoreConfig) -> pd.DataFrame:
 
 def _history(wh: Warehouse, run_date: date, alerts: pd.DataFrame,
              views: dict[str, RuleView]) -> dict[tuple[str, str, str, str], dict]:
-    """(store_id, sku or "", mart, kpi) -> {date: value} over D-6 … D, for every series the day's alerts need."""
+    """(store_id, sku / campaign or "", mart, kpi) -> {date: value} over D-6 … D, for every series the day's alerts
+    need."""
     first = run_date - timedelta(days=HISTORY_DAYS - 1)
     needed = {views.get(r, FALLBACK_VIEW) for r in alerts["rule"].unique()}
     frames = []
-    for mart, by_sku, history in sorted({(v.mart, v.by_sku, v.history) for v in needed if v.mart}):
+    for mart, item, history in sorted({(v.mart, v.item or "", v.history) for v in needed if v.mart}):
         if not wh.table_exists("marts", mart):
             continue
         if history == "count":
             rows = wh.query_df(f"select store_id, date, count(*) as value from marts.{mart} "
                                "where date between ? and ? group by store_id, date", [first, run_date])
-            frames.append(rows.assign(mart=mart, kpi="count", sku=None))
+            frames.append(rows.assign(mart=mart, kpi="count", item=None))
             continue
-        kpis = sorted({v.kpi for v in needed if (v.mart, v.by_sku, v.history) == (mart, by_sku, history)})
-        keys = ["store_id", "sku", "date"] if by_sku else ["store_id", "date"]
-        rows = wh.query_df(f"select {', '.join(keys + kpis)} from marts.{mart} where date between ? and ?",
+        kpis = sorted({v.kpi for v in needed if (v.mart, v.item or "", v.history) == (mart, item, history)})
+        keys = ["store_id", "item", "date"] if item else ["store_id", "date"]
+        columns = ["store_id", f"{item} as item", "date"] if item else keys
+        rows = wh.query_df(f"select {', '.join(columns + kpis)} from marts.{mart} where date between ? and ?",
                            [first, run_date])
-        if by_sku:
-            rows = rows.merge(alerts.loc[alerts["sku"].notna(), ["store_id", "sku"]].drop_duplicates())
+        if item:
+            rows = rows.merge(alerts.loc[alerts[item].notna(), ["store_id", item]].drop_duplicates()
+                              .rename(columns={item: "item"}))
         rows = rows.melt(id_vars=keys, var_name="kpi").assign(mart=mart)
-        frames.append(rows if by_sku else rows.assign(sku=None))
+        frames.append(rows if item else rows.assign(item=None))
     if not frames:
         return {}
-    history = pd.concat([f[["store_id", "sku", "mart", "kpi", "date", "value"]] for f in frames], ignore_index=True)
+    history = pd.concat([f[["store_id", "item", "mart", "kpi", "date", "value"]] for f in frames], ignore_index=True)
     history["date"] = pd.to_datetime(history["date"]).dt.date
-    history["sku"] = history["sku"].fillna("")
+    history["item"] = history["item"].fillna("")
     return {key: dict(zip(group["date"], group["value"]))
-            for key, group in history.groupby(["store_id", "sku", "mart", "kpi"], sort=False)}
+            for key, group in history.groupby(["store_id", "item", "mart", "kpi"], sort=False)}
 
 
 def _bridges(wh: Warehouse, run_date: date) -> dict[str, str]:
@@ -210,6 +217,8 @@ def _alert_line(alert: pd.Series, run_date: date, view: RuleView, history: dict)
     what = view.label if view is not FALLBACK_VIEW else str(alert["rule"])
     if isinstance(alert["sku"], str):
         what += f" — SKU {alert['sku']}"
+    if isinstance(alert.get("campaign"), str):
+        what += f" — campaign {alert['campaign']}"
     if pd.isna(alert["value"]):
         headline = f"{what}: {alert['message']}"
     else:
@@ -219,8 +228,8 @@ def _alert_line(alert: pd.Series, run_date: date, view: RuleView, history: dict)
     kpi, unit, label = view.kpi, view.unit, view.history_label or view.kpi_label
     if view.history == "count":
         kpi, unit = "count", "count"
-    sku = alert["sku"] if view.by_sku else ""
-    series = history.get((alert["store_id"], sku, view.mart, kpi), {})
+    item = alert[view.item] if view.item else ""
+    series = history.get((alert["store_id"], item, view.mart, kpi), {})
     values = [format_value(series.get(day, 0 if view.history == "count" else None), unit) for day in days]
     return AlertLine(headline, label, days, values)
 

@@ -346,9 +346,14 @@ def stored_salt(target: Target) -> str:
     return salt
 
 
+def reports_beside(target: Target) -> Path | None:
+    """The reports/ folder beside a DuckDB warehouse file; None for PostgreSQL."""
+    return target.path.parent / "reports" if target.kind == "duckdb" else None
+
+
 def default_reports_dir(target: Target) -> Path:
     """Reports go beside a DuckDB file, else into ./reports."""
-    return target.path.parent / "reports" if target.kind == "duckdb" else Path.cwd() / "reports"
+    return reports_beside(target) or Path.cwd() / "reports"
 
 
 @contextlib.contextmanager
@@ -442,4 +447,51 @@ def drop_stale_builds(target: Target, run_key: str) -> list[str]:
         for name in stale:
             wh.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
     return stale
+
+
+# -- read-only access (storekpi status, the Airflow page) -----------------------------------------------------
+@contextlib.contextmanager
+def open_read_only(target: Target, path: Path | None = None) -> Iterator[Warehouse]:
+    """A handle that cannot write and never makes a run wait: a DuckDB file opened read-only (a run works in its
+    own build file), a read-only PostgreSQL session with short lock and statement timeouts."""
+    if target.kind == "duckdb":
+        with Warehouse(target, path=path or target.path, read_only=True) as wh:
+            yield wh
+        return
+    with Warehouse(target) as wh:
+        for setting in ("default_transaction_read_only = on", "lock_timeout = '2s'", "statement_timeout = '20s'"):
+            wh.execute(f"SET {setting}")
+        yield wh
+
+
+def run_records(target: Target) -> list[tuple[str, Path | None]]:
+    """(label, DuckDB path) of every database holding audit.runs: the published one, then a kept failed build (on
+    PostgreSQL audit is in place: one database, path None)."""
+    if target.kind == "postgres":
+        return [("published", None)]
+    return [(label, path) for label, path in (("published", target.path), ("failed build", target.failed_path))
+            if path.exists()]
+
+
+def is_locked(target: Target) -> bool | None:
+    """Whether a run or `forget` holds `exclusive(target)` right now, asked without touching the lock (None when
+    the platform cannot tell): taking it, even briefly, could make a starting run fail as busy."""
+    if target.kind == "postgres":
+        with open_read_only(target) as wh:
+            key = _PG_LOCK_KEY
+            return bool(wh.query(
+                "select count(*) from pg_locks where locktype = 'advisory' and granted "
+                "and database = (select oid from pg_database where datname = current_database()) "
+                "and classid = ? and objid = ? and objsubid = 1", [key >> 32, key & 0xFFFFFFFF])[0][0])
+    lock = target.path.with_name(f".{target.path.name}.lock")
+    if not lock.exists():
+        return False
+    try:
+        with open("/proc/locks") as fh:
+            table = fh.read().splitlines()
+    except OSError:
+        return None
+    stat = os.stat(lock)
+    inode = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    return any(len(f := line.split()) > 5 and f[1] == "FLOCK" and f[5] == inode for line in table)
 

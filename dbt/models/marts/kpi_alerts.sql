@@ -28,12 +28,15 @@ final as (
         rule,
         owner_role,
         severity,
-        {%- for column, type in alert_key_columns() %}
+        {%- for column, type in alert_key_columns()[:3] %}
         {{ column }},
         {%- endfor %}
         value,
         threshold,
         message
+        {%- for column, type in alert_key_columns()[3:] %},
+        {{ column }}  {#- later keys come last, so existing columns keep their places #}
+        {%- endfor %}
     from unioned
 
 )
