@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from storekpi.alerts import RULES, bridge_sentence, format_value
+from storekpi.alerts import bridge_sentence, format_value, rule_views
 from storekpi.config import ROLES, Store, StoreConfig
 from storekpi.spreadsheet import neutralised_frame
 from storekpi.warehouse import Warehouse
@@ -159,6 +159,8 @@ def _load(wh: Warehouse, run_date: date) -> dict[str, pd.DataFrame]:
     from storekpi import report_marketing
 
     data["marketing"] = report_marketing.load(wh, run_date, TREND_DAYS, _frame)
+    units = {rule: view.unit for rule, view in rule_views().items()}
+    data["alerts"]["unit"] = data["alerts"]["rule"].map(units).fillna("count") if len(data["alerts"]) else []
     for frame in (f for f in data.values() if isinstance(f, pd.DataFrame)):
         for column in ("date", "latest_export", "cohort_month"):
             if column in frame.columns:
@@ -215,8 +217,7 @@ def _alerts_table(alerts: pd.DataFrame, config: StoreConfig | None = None) -> st
     names = {s.id: s.name for s in config.stores} if config else {}
     rows = []
     for alert in alerts.itertuples(index=False):
-        view = RULES.get(alert.rule)
-        unit = view.unit if view else "count"
+        unit = alert.unit
         store = f"<td>{esc(names.get(alert.store_id, alert.store_id))}</td>" if config else ""
         rows.append(f"<tr>{store}<td>{esc(alert.rule)}</td><td class=\"sev-{esc(alert.severity)}\">"
                     f"{esc(alert.severity)}</td><td>{esc(alert.sku if isinstance(alert.sku, str) else '')}</td>"
