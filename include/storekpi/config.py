@@ -25,7 +25,11 @@ DEFAULT_THRESHOLDS = {
     "cover_days_min": 7,
     "discount_floor": 0.70,
     "max_quarantine_share": 0.05,
+    "roas_min": 2.0,  # marketing.md: a campaign-day below this ROAS alerts ...
+    "min_campaign_spend": 50,  # ... when it spent at least this much
 }
+CHANNELS = ("direct", "organic_search", "paid_ads", "marketplace", "social", "email", "affiliate", "referral",
+            "other")
 DEFAULT_PROMO_DAYS = ("06-18", "11-11", "12-12")
 STORE_ID = re.compile(r"^[a-z0-9_]+$")
 PROMO_DAY = re.compile(r"^(\d{4}-)?\d{2}-\d{2}$")
@@ -50,6 +54,7 @@ class Store:
     def earliest_date(self) -> date:
         """Timestamps before this day are quarantined as implausible_date."""
         return max(EARLIEST_DATE, self.history_start or EARLIEST_DATE)
+    channels: dict[str, str] = field(default_factory=dict)  # source or source_detail -> channel (marketing.md)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -176,6 +181,14 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
         except ValueError:
             raise ConfigError(f"{path}: {where}: history_start must be a date like 2021-01-01, "
                               f"got {history_start!r}") from None
+    channels: dict[str, str] = {}
+    for source, label in ((defaults.get("channels") or {}, "defaults.channels"),
+                          (entry.get("channels") or {}, f"{where}.channels")):
+        for value, channel in _mapping(source, path, label).items():
+            if channel not in CHANNELS:
+                raise ConfigError(f"{path}: {label}.{value}: unknown channel {channel!r} "
+                                  f"(known: {', '.join(CHANNELS)})")
+            channels[str(value).strip().lower()] = channel
     return Store(
         id=store_id,
         name=str(entry.get("name") or store_id),
@@ -187,6 +200,7 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
         recipients=recipients,
         date_order=date_order,
         history_start=history_start,
+        channels=channels,
     )
 
 

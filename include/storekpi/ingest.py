@@ -191,10 +191,11 @@ def _write(wh: Warehouse, bench: Workbench, results: list[_FileResult], built, m
         f = r.file
         if r.status == "rejected":
             log.warning("store %s, dataset %s, file %s rejected (%s): %s", f.store_id, f.dataset, f.relpath,
-                        r.reason, r.message)
+                        r.reason, r.message, extra={"landing_file": f.relpath})
         else:
             log.info("store %s, dataset %s, file %s (%s, %s): %d rows in, %d loaded, %d quarantined",
-                     f.store_id, f.dataset, f.relpath, r.format, r.encoding or "-", *r.rows)
+                     f.store_id, f.dataset, f.relpath, r.format, r.encoding or "-", *r.rows,
+                     extra={"landing_file": f.relpath})  # the console's ingest progress counts these
 
 
 def _rejection_rows(rejected: list[_FileResult], batch_id: str, loaded_at: datetime) -> pa.Table:

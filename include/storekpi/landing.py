@@ -16,7 +16,7 @@ from storekpi.adapters.reading import MAX_FILE_BYTES
 from storekpi.config import StoreConfig
 from storekpi.errors import ConfigError
 
-DATASETS = ("orders", "traffic", "reviews", "stock", "products")
+DATASETS = ("orders", "traffic", "reviews", "stock", "products", "traffic_sources", "ad_spend")
 
 
 @dataclass(frozen=True)

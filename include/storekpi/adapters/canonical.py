@@ -18,6 +18,7 @@ currency, future dates, duplicates, orphans, and incomplete_order last).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -208,9 +209,15 @@ class Workbench:
         def clean(name: str) -> str:
             return f"{staged.clean}({source}{_q(name)})"
 
+        if fld.from_header:  # the value is written in the header ('Amount spent (EUR)'), the same on every row
+            found = re.search(fld.from_header, staged.headers.get(fld.name, ""))
+            return f"cast({literal(found.group(1).strip()) if found else 'null'} as varchar)"
         cell = clean(fld.name) if fld.name in staged.headers else "cast(null as varchar)"
         if fld.fallback in staged.headers:
             cell = f"coalesce({cell}, {clean(fld.fallback)})"
+        if staged.layout.none_values and fld.name in staged.headers:
+            cell = f"list_transform([{cell}], lambda c: case when c in " \
+                   f"({', '.join(map(literal, staged.layout.none_values))}) then null else c end)[1]"
         return cell
 
     def _typed(self, fld: Field) -> str:
@@ -238,17 +245,19 @@ class Workbench:
         for fld in staged.layout.fields:
             header = staged.header(fld.name)
             where = f"{literal(staged.relpath + ' row ')} || _row_number || {literal(f', column {header}: ')}"
-            for reason, condition, message in self._checks_for(fld):
+            has_column = fld.name in staged.headers or fld.fallback in staged.headers
+            for reason, condition, message in self._checks_for(fld, has_column):
                 checks.append((PRIORITY_ROW + len(checks), f"'{reason}'", literal(header), condition,
                                f"{where} || {message}"))
         return checks
 
-    def _checks_for(self, fld: Field) -> list[tuple[str, str, str]]:
-        """(reason, condition, message SQL) of the row checks of one field, most important first."""
+    def _checks_for(self, fld: Field, has_column: bool = True) -> list[tuple[str, str, str]]:
+        """(reason, condition, message SQL) of the row checks of one field, most important first. A required
+        field whose optional column is absent has a default instead (a file without a date covers its folder date)."""
         text, value = _q(_text_column(fld)), _q(fld.name)
         shown = f"'''' || left({text}, 60) || ''''"
         checks = []
-        if fld.required:
+        if fld.required and (has_column or not fld.optional or fld.fallback):
             checks.append(("missing_required", f"{text} is null", "'required value is missing'"))
         if fld.kind in parsing.NOUN:
             checks.append(("unparseable", f"{text} is not null and {value} is null",
@@ -273,6 +282,13 @@ class Workbench:
                            f"'quantity ' || {shown} || ' is not a whole number'"))
         if fld.kind == "quantity":
             checks.append(("negative_quantity", f"{value} < 0", f"'quantity ' || {shown} || ' is negative'"))
+        if fld.non_negative:
+            checks.append(("unparseable", f"{value} < 0", f"{shown} || ' is negative'"))
+        if fld.same_day_as:
+            checks.append(("not_daily", f"{value} <> {_q(fld.same_day_as)}",
+                           f"'the row covers ' || cast({_q(fld.same_day_as)} as varchar) || ' to ' || "
+                           f"cast({value} as varchar) || '; only daily rows are accepted (break the report "
+                           f"down by day)'"))
         if fld.kind in ("rating", "rating_word"):
             checks.append(("rating_out_of_range", f"{value} not in (1, 2, 3, 4, 5)",
                            f"'rating ' || {shown} || ' is outside 1 to 5'"))
@@ -307,8 +323,12 @@ class Workbench:
         return {dataset: _union(parts)}
 
     def _entity_column(self, staged: Staged, column: str) -> str | None:
-        if column in ("snapshot_date", "valid_from"):
-            return f"date {literal(self.ctx.export_date.isoformat())}"
+        if column in ("snapshot_date", "valid_from") or (column == "date" and staged.layout.field("date")
+                                                          and "date" not in staged.headers):
+            return f"date {literal(self.ctx.export_date.isoformat())}"  # a file without dates covers its folder date
+        constant = dict(staged.layout.constants).get(column)
+        if constant is not None:
+            return literal(constant)
         if column == "review_id":
             return "_key"
         return _q(column) if staged.layout.field(column) else None
@@ -505,7 +525,7 @@ class Workbench:
         raw_values = []
         for s in self.staged:  # raw values of the quarantined rows only
             pairs = [f"{literal(s.headers[f.name])}, {_q(f.name)}" for f in s.layout.fields
-                     if not f.personal and f.name in s.headers]
+                     if not f.personal and not f.from_header and f.name in s.headers]
             json = f"cast(json_object({', '.join(pairs)}) as varchar)" if pairs else "cast(null as varchar)"
             raw_values.append(f"select {s.file} as _file, _row_number, {json} as raw_values from {s.src} "
                               f"semi join (select _row_number from {BAD} where _file = {s.file}) b using (_row_number)")

@@ -516,7 +516,8 @@ def _plain_csv(path: Path, layouts: tuple[Layout, ...], label: str) -> _PlainCsv
     None otherwise, and `read_source` decides what it is (and which error to raise)."""
     with path.open("rb") as fh:
         text = fh.read(HEAD_BYTES)
-    if text[:2] == b"\x1f\x8b" or text[:4] in (b"PK\x03\x04", b"PAR1"):
+    if text[:2] == b"\x1f\x8b" or text[:4] in (b"PK\x03\x04", b"PAR1") \
+            or text.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Google Ads' UTF-16 "Excel" CSV
         return None
     encoding = "utf-8-sig" if text.startswith(codecs.BOM_UTF8) else "utf-8"
     lines = _lines(_head(text.removeprefix(codecs.BOM_UTF8), path.stat().st_size))
