@@ -103,7 +103,8 @@ def test_hostile_nights_publish_what_can_be_read_and_block_the_rest(site):
 
     def run(day: str):
         return run_cli("run", "--landing", str(landing), "--warehouse", target, "--date", day,
-                       "--outbox", str(tmp / "outbox"), "--reports", str(tmp / "reports"), home=tmp / "state")
+                       "--outbox", str(tmp / "outbox"), "--reports", str(tmp / "reports"), home=tmp / "state",
+                       timeout=1500)  # three full nights on a shared machine
 
     first = run("2026-11-20")
     assert first.code == 0, first.stderr[-3000:]
