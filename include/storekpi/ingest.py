@@ -150,7 +150,9 @@ def _read_unit(bench: Workbench, unit, digests, config, batch_id, salt, loaded_a
         except Exception as exc:  # a library choking on a malformed file must not stop the run
             log.exception("store %s, dataset %s, file %s: unexpected read error", f.store_id, f.dataset,
                           f.relpath)
-            result.reason, result.message = "unreadable", f"{f.relpath}: cannot be read ({type(exc).__name__})"
+            result.reason, result.message = "unreadable", (
+                f"{f.relpath}: cannot be read as an export ({type(exc).__name__}); export it again from the shop, "
+                f"and if it is rejected again, send the log of this run to the data role")
             continue
         bench.stage(rows, f.relpath)
         result.status, result.format, result.encoding = "loaded", rows.format, rows.encoding

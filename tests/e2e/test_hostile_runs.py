@@ -103,7 +103,8 @@ def test_hostile_nights_publish_what_can_be_read_and_block_the_rest(site):
 
     def run(day: str):
         return run_cli("run", "--landing", str(landing), "--warehouse", target, "--date", day,
-                       "--outbox", str(tmp / "outbox"), "--reports", str(tmp / "reports"), home=tmp / "state")
+                       "--outbox", str(tmp / "outbox"), "--reports", str(tmp / "reports"), home=tmp / "state",
+                       timeout=1500)  # three full nights on a shared machine
 
     first = run("2026-11-20")
     assert first.code == 0, first.stderr[-3000:]
@@ -132,6 +133,8 @@ def test_hostile_nights_publish_what_can_be_read_and_block_the_rest(site):
     for name in ("orders_export_quote.csv", "orders_export_link.csv", "orders_export_huge.csv"):
         assert name in third.summary["message"], third.summary["message"]
     assert snapshot(target) == before  # nothing of the blocked night reached the published marts
+    if not target.startswith("postgresql://"):
+        return  # DuckDB: the blocked night's audit rows stayed in the unpublished copy, the file is byte-identical
     files = dict(query(target, "select path, reason || ': ' || message from audit.files where status = 'rejected'",
                        []))
     day = "maple_shop/orders/2026-11-22/"

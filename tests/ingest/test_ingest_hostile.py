@@ -105,8 +105,8 @@ def test_rows_wrapped_whole_by_a_spreadsheet_are_unwrapped(wh, landing):
     ("unit_price", "9999999999999999.99", "'9999999999999999.99' is out of range (less than 10,000,000,000)"),
     ("unit_price", "99999999999999999999.99", "cannot parse '99999999999999999999.99' as an amount"),
     ("unit_price", "10000000000.00", "'10000000000.00' is out of range (less than 10,000,000,000)"),
-    ("shipping", "-4.90", "amount '-4.90' cannot be negative"),
-    ("unit_price", "-10.00", "amount '-10.00' cannot be negative"),
+    ("shipping", "-4.90", "'-4.90' is negative"),
+    ("unit_price", "-10.00", "'-10.00' is negative"),
 ])
 def test_out_of_range_and_negative_numbers_are_unparseable_naming_row_column_value(wh, landing, column, value,
                                                                                    problem):

@@ -76,7 +76,7 @@ def files(platform: str, orders: list, quoting: int, ending: str) -> dict[str, s
 STORE = {"shopify": "shop_us", "generic": "erp_shop", "taobao": "tmall_flagship"}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec)
 def test_every_order_is_loaded_exactly_or_quarantined_whole(case):
     platform, orders, quoting, ending = case

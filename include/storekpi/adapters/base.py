@@ -44,7 +44,8 @@ class Field:
     future_check: bool = False  # future_date when dated more than one day after the export date
     fallback: str | None = None  # field whose cell is used when this one is empty (or its column absent)
     signed: bool = False  # an amount that may be negative (a discount); other money below 0 is unparseable
-    non_negative: bool = False  # a negative value is `unparseable` (ad spend, clicks, impressions)
+    non_negative: bool = False  # a negative value is `unparseable` (clicks, impressions; amounts always are,
+    # unless `signed`)
     same_day_as: str | None = None  # `not_daily` when this date differs from that field's (Meta reporting ends)
     from_header: str | None = None  # the value is in the header, not the cells: regex group 1 of the header as
     #                                 written ('Amount spent (EUR)' -> EUR); the cells are not read for it

@@ -266,9 +266,6 @@ class Workbench:
             most = parsing.MAX_QUANTITY if fld.kind == "quantity" else parsing.MAX_WHOLE
             checks.append(("unparseable", f"abs({value}) > {most}",
                            f"{shown} || ' is out of range (at most {most:,})'"))
-        if fld.kind == "amount" and not fld.signed:
-            checks.append(("unparseable", f"{value} < 0",
-                           f"'amount ' || {shown} || ' cannot be negative (a refund goes in its refund column)'"))
         if fld.kind in ("timestamp", "date"):
             earliest = self.ctx.store.earliest_date
             why = "the store's history_start" if earliest > config.EARLIEST_DATE else "a placeholder date?"
@@ -279,7 +276,7 @@ class Workbench:
                            f"'quantity ' || {shown} || ' is not a whole number'"))
         if fld.kind == "quantity":
             checks.append(("negative_quantity", f"{value} < 0", f"'quantity ' || {shown} || ' is negative'"))
-        if fld.non_negative:
+        if fld.non_negative or fld.kind == "amount" and not fld.signed:  # a refund is never a negative price
             checks.append(("unparseable", f"{value} < 0", f"{shown} || ' is negative'"))
         if fld.same_day_as:
             checks.append(("not_daily", f"{value} <> {_q(fld.same_day_as)}",
