@@ -137,6 +137,11 @@ def _read_unit(bench: Workbench, unit, digests, config, batch_id, salt, loaded_a
     bench.start(Context(store, first.dataset, first.export_date, batch_id, loaded_at, salt))
     for result in results:
         f = result.file
+        if f.outside:
+            result.reason, result.message = "outside_landing", (
+                f"{f.relpath}: is a link to a {'folder' if f.path.is_dir() else 'file'} outside the landing folder, "
+                f"so it is not read; copy the export itself into the landing folder")
+            continue
         try:
             rows = bench.load(f.path, layouts(store.platform, f.dataset), f.relpath)
         except FileRejected as exc:

@@ -17,7 +17,9 @@ renamed as (
         daily_orders_min,
         cover_days_min,
         discount_floor,
-        max_quarantine_share
+        max_quarantine_share,
+        roas_min,
+        min_campaign_spend
 
     from source
 
