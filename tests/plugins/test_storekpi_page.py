@@ -60,7 +60,7 @@ def published(tmp_path_factory) -> Path:
     shutil.copytree(FIXTURES / "e2e_landing", landing)
     (root / "state").mkdir()
     result = run_cli("run", "--landing", str(landing), "--warehouse", str(root / "warehouse.duckdb"), "--date", DAY,
-                     "--outbox", str(root / "outbox"), home=root / "state")
+                     "--outbox", str(root / "outbox"), home=root / "state", timeout=1500)
     assert result.code == 0, result.stderr[-3000:]
     return root
 
@@ -83,7 +83,7 @@ def probe(published) -> dict:
         "STOREKPI_WAREHOUSE": str(published / "warehouse.duckdb"),
     })
     proc = subprocess.run([sys.executable, "-c", _PROBE], env=env, cwd=published, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=900)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("PROBE ")]
     assert proc.returncode == 0 and lines, (proc.stdout[-3000:], proc.stderr[-3000:])
     return json.loads(lines[-1][len("PROBE "):])
