@@ -68,7 +68,7 @@ def test_the_named_log_file_holds_airflows_and_storekpis_full_logs(demo):
         assert marker in text, marker
     for step in STEPS:
         assert f"step={step} status=done" in text
-    per_file = re.findall(r"\] store \w+, dataset \w+, file \S+ \(.*\): \d+ rows in", text)
+    per_file = re.findall(r"\] store \w+, dataset \w+, file .+ \(\S+, \S+\): \d+ rows in", text)
     assert len(per_file) == result.summary["files_loaded"]  # one line per ingested file
 
 
