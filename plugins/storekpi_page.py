@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import os
 
-from airflow.api_fastapi.core_api.security import get_user
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 URL_PREFIX = "/storekpi"
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def signed_in(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)):
+    """Airflow's own sign-in check (the UI's session cookie or an API token), imported on first use: the plugin
+    manager loads this file in every task process too, which must not pay for the api-server's imports."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    return await get_user(request=request, _oauth_token=None, bearer_credentials=credentials)
+
+
 app = FastAPI(title="storekpi", docs_url=None, redoc_url=None, openapi_url=None,
-              dependencies=[Depends(get_user)])
+              dependencies=[Depends(signed_in)])
 
 
 def _target():

@@ -89,7 +89,8 @@ def render_html(page: dict[str, Any], report_href: str | None) -> str:
     if page["kpis"]:
         parts.append(f"<h2>KPIs of {escape(page['kpi_date'])}</h2>")
         parts.append(_table(["store", "visitors", "orders", "net sales", "conversion", "AOV", "pos. reviews 30d"],
-                            [[k["store_id"], _n(k["visitors"], "{:,.0f}"), _n(k["orders"], "{:,.0f}"), _n(k["net_sales"], "{:,.2f}"),
+                            [[k["store_id"], _n(k["visitors"], "{:,.0f}"), _n(k["orders"], "{:,.0f}"),
+                              _n(k["net_sales"], "{:,.2f}"),
                               _n(k["conversion_rate"], "{:.2%}"), _n(k["aov"], "{:,.2f}"),
                               _n(k["positive_review_rate_30d"], "{:.1%}")] for k in page["kpis"]],
                             css_id="kpis"))
@@ -160,5 +161,6 @@ def _table(header: list[str], rows: list[list], css_id: str | None = None) -> st
 
 
 def _document(body: str) -> str:
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>storekpi</title><link rel="icon" href="data:,">'
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>storekpi</title>'
+            '<link rel="icon" href="data:,">'
             f"<style>{_CSS}</style></head><body>{body}</body></html>")

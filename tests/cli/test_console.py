@@ -26,6 +26,7 @@ from tests.conftest import FIXTURES, CliResult
 pytestmark = pytest.mark.e2e
 STEPS = ("discover", "ingest", "dbt_build", "quality_gate", "publish", "report", "alerts")
 TASK_RUNNER = ("::group::", "::endgroup::", "Pushing xcom", "RuntimeTaskInstance(", "[DAG TEST]")
+STEP_LINE = re.compile(rf"^  ({'|'.join(STEPS)}) +(done|failed|blocked|stopped) +\d+\.\ds")
 LOG_LINE = re.compile(r"^storekpi: full log of this run: (\S+\.log)$", re.M)
 
 
@@ -47,8 +48,7 @@ def test_demo_output_is_short_plain_and_ends_with_the_json_summary(demo):
     for marker in TASK_RUNNER:
         assert marker not in result.stdout and marker not in result.stderr, marker
     assert "\x1b" not in result.stdout  # no control codes when stdout is not a terminal
-    step_lines = [line.split() for line in result.stdout.splitlines() if line.split()[:1] and
-                  line.split()[0] in STEPS]
+    step_lines = [line.split() for line in result.stdout.splitlines() if STEP_LINE.match(line)]
     assert [s[:2] for s in step_lines] == [[step, "done"] for step in STEPS]
     assert all(re.fullmatch(r"\d+\.\ds", s[2]) for s in step_lines)
     summary = result.summary
@@ -68,7 +68,8 @@ def test_the_named_log_file_holds_airflows_and_storekpis_full_logs(demo):
         assert marker in text, marker
     for step in STEPS:
         assert f"step={step} status=done" in text
-    assert text.count("rows in,") == result.summary["files_loaded"]  # one line per ingested file
+    per_file = re.findall(r"\] store \w+, dataset \w+, file .+ \(\S+, \S+\): \d+ rows in", text)
+    assert len(per_file) == result.summary["files_loaded"]  # one line per ingested file
 
 
 def _run_in_pty(args: list[str], env: dict, timeout: float = 900) -> tuple[int, str]:
@@ -105,7 +106,8 @@ def test_under_a_terminal_the_live_display_renders_and_the_json_line_stays_last(
                                 "--outbox", str(tmp_path / "outbox")], env)
     assert code == 0, screen[-3000:]
     assert "\x1b[" in screen  # drawn live: cursor movement and erasing
-    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen).replace("\r", "")
+    # a frame of the live display starts with a carriage return (then cursor-up and erase-line codes)
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen).replace("\r\n", "\n").replace("\r", "\n")
     for step in STEPS:
         assert re.search(rf"^\s*{step}\s+done\s+\d+\.\ds", plain, re.M), step
     for marker in TASK_RUNNER:

@@ -45,7 +45,7 @@ class Site:
     def run(self, day: str):
         return run_cli("run", "--landing", str(self.landing), "--warehouse", self.warehouse, "--date", day,
                        "--outbox", str(self.root / "outbox"), "--reports", str(self.root / "reports"),
-                       home=self.home)
+                       home=self.home, timeout=1500)  # a whole DAG run; slow on a shared machine
 
     def status(self) -> dict:
         result = run_cli("status", "--warehouse", self.warehouse, "--json", home=self.home)

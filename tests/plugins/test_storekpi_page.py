@@ -27,6 +27,8 @@ DAY = "2026-11-20"
 
 _PROBE = textwrap.dedent("""
     import json
+    from airflow.utils import db
+    db.upgradedb()  # the api-server checks tokens against the metadata database
     from airflow import plugins_manager
     from airflow.api_fastapi.app import create_app, get_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
@@ -58,7 +60,7 @@ def published(tmp_path_factory) -> Path:
     shutil.copytree(FIXTURES / "e2e_landing", landing)
     (root / "state").mkdir()
     result = run_cli("run", "--landing", str(landing), "--warehouse", str(root / "warehouse.duckdb"), "--date", DAY,
-                     "--outbox", str(root / "outbox"), home=root / "state")
+                     "--outbox", str(root / "outbox"), home=root / "state", timeout=1500)
     assert result.code == 0, result.stderr[-3000:]
     return root
 
@@ -77,11 +79,11 @@ def probe(published) -> dict:
         "AIRFLOW__CORE__AUTH_MANAGER":
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "page-test-secret-of-enough-length-0123456789",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "page-test-secret-" + "0123456789abcdef" * 4,
         "STOREKPI_WAREHOUSE": str(published / "warehouse.duckdb"),
     })
     proc = subprocess.run([sys.executable, "-c", _PROBE], env=env, cwd=published, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=900)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("PROBE ")]
     assert proc.returncode == 0 and lines, (proc.stdout[-3000:], proc.stderr[-3000:])
     return json.loads(lines[-1][len("PROBE "):])

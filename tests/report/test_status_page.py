@@ -2,7 +2,7 @@
 plugin's FastAPI app and opened in headless Chromium.
 
 The app runs in a subprocess with a private AIRFLOW_HOME (importing the plugin imports Airflow). Airflow's login
-is switched off there by overriding its `get_user` dependency: the login itself is tested through the real
+is switched off there by overriding the page's `signed_in` dependency: the login itself is tested through the real
 api-server app in tests/plugins/test_storekpi_page.py; here the subject is what the page shows.
 """
 
@@ -37,11 +37,10 @@ ARTIFACTS = Path(os.environ.get("STOREKPI_TEST_ARTIFACTS", Path(__file__).parent
 _SERVER = textwrap.dedent("""
     import importlib.util, sys
     import uvicorn
-    from airflow.api_fastapi.core_api.security import get_user
     spec = importlib.util.spec_from_file_location("storekpi_page", sys.argv[1])
     page = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(page)
-    page.app.dependency_overrides[get_user] = lambda: None
+    page.app.dependency_overrides[page.signed_in] = lambda: None
     uvicorn.run(page.app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """)
 
