@@ -27,6 +27,7 @@ DEFAULT_THRESHOLDS = {
     "max_quarantine_share": 0.05,
 }
 DEFAULT_PROMO_DAYS = ("06-18", "11-11", "12-12")
+EARLIEST_YEAR = 2000  # nothing dated before 2000-01-01 loads (implausible_date, quality.md)
 STORE_ID = re.compile(r"^[a-z0-9_]+$")
 PROMO_DAY = re.compile(r"^(\d{4}-)?\d{2}-\d{2}$")
 
@@ -41,6 +42,8 @@ class Store:
     thresholds: dict[str, float]
     promo_days: tuple[str, ...]
     recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    prices_include_tax: bool | None = None  # None: each Shopify order's totals decide (kpis.md "Order facts")
+    cash_on_delivery: bool = False  # an unpaid, fulfilled, not cancelled order is paid when fulfilled
 
     @property
     def tz(self) -> ZoneInfo:
@@ -157,6 +160,7 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
             if not isinstance(addresses, list) or not all(isinstance(a, str) and "@" in a for a in addresses):
                 raise ConfigError(f"{path}: {label}.{role} must be a list of e-mail addresses")
             recipients[role] = tuple(addresses)
+    flags = {key: _flag(entry, defaults, key, path, where) for key in ("prices_include_tax", "cash_on_delivery")}
     return Store(
         id=store_id,
         name=str(entry.get("name") or store_id),
@@ -166,7 +170,17 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
         thresholds=thresholds,
         promo_days=tuple(dict.fromkeys(promo)),
         recipients=recipients,
+        prices_include_tax=flags["prices_include_tax"],
+        cash_on_delivery=bool(flags["cash_on_delivery"]),
     )
+
+
+def _flag(entry: dict, defaults: dict, key: str, path: Path, where: str) -> bool | None:
+    """A true/false store key (the store's value over the default's); None when neither sets it."""
+    value = entry.get(key, defaults.get(key))
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(f"{path}: {where}: {key} must be true or false, got {value!r}")
+    return value
 
 
 def _mapping(value: object, path: Path, where: str) -> dict:

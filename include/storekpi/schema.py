@@ -42,6 +42,7 @@ RAW: dict[str, dict[str, str]] = {
         "goods_amount": MONEY,  # Taobao 买家应付货款
         "refunded_amount": MONEY,
         "item_count": "INTEGER",  # Taobao 宝贝总数量
+        "fulfilled_at": "TIMESTAMP",  # Shopify Fulfilled at, generic fulfilled_at: paid then on cash on delivery
     },
     # line grain: one row per order line and file
     "order_lines": {
@@ -72,7 +73,7 @@ RAW: dict[str, dict[str, str]] = {
     # store x SKU x location x snapshot date (the folder date); dbt sums locations
     "stock": {
         "snapshot_date": "DATE NOT NULL",
-        "sku": "VARCHAR NOT NULL",
+        "sku": "VARCHAR",  # NULL: a row without SKU, loaded but kept out of SKU marts (a warning counts them)
         "location": "VARCHAR",
         "product_name": "VARCHAR",
         "on_hand": "INTEGER NOT NULL",
@@ -101,6 +102,8 @@ CONFIG: dict[str, dict[str, str]] = {
         "cover_days_min": "DOUBLE PRECISION",
         "discount_floor": "DOUBLE PRECISION",
         "max_quarantine_share": "DOUBLE PRECISION",
+        "prices_include_tax": "BOOLEAN",  # NULL: decided per order (kpis.md "Order facts")
+        "cash_on_delivery": "BOOLEAN",
     },
     # one row per store and promo date, with MM-DD rules expanded over the years the data spans
     "promo_days": {

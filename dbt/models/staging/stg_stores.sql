@@ -17,7 +17,9 @@ renamed as (
         daily_orders_min,
         cover_days_min,
         discount_floor,
-        max_quarantine_share
+        max_quarantine_share,
+        prices_include_tax,
+        coalesce(cash_on_delivery, false) as cash_on_delivery
 
     from source
 

@@ -15,6 +15,7 @@ ORDERS = Layout(
         Field("created_at", ("created_at",), kind="timestamp", order_level=True, future_check=True),
         Field("paid_at", ("paid_at",), kind="timestamp", order_level=True, future_check=True),
         Field("cancelled_at", ("cancelled_at",), kind="timestamp", order_level=True),
+        Field("fulfilled_at", ("fulfilled_at",), kind="timestamp", order_level=True, optional=True),
         Field("currency", ("currency",), kind="currency", order_level=True),
         Field("sku", ("sku",)),
         Field("product_name", ("product_name",)),

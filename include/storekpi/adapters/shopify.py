@@ -16,6 +16,7 @@ ORDERS = Layout(
         Field("paid_at", ("Paid at",), kind="timestamp", order_level=True, future_check=True),
         Field("created_at", ("Created at",), kind="timestamp", order_level=True, future_check=True),
         Field("cancelled_at", ("Cancelled at",), kind="timestamp", order_level=True, optional=True),
+        Field("fulfilled_at", ("Fulfilled at",), kind="timestamp", order_level=True, optional=True),
         Field("currency", ("Currency",), kind="currency", order_level=True, optional=True),
         Field("subtotal", ("Subtotal",), kind="amount", order_level=True),
         Field("shipping", ("Shipping",), kind="amount", order_level=True),
