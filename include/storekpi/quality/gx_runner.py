@@ -86,8 +86,14 @@ def row_free_expectations() -> dict[str, type]:
 
         value: int = 0
 
-    class ExpectShopifySubtotalToMatchNetSales(gxe.ExpectTableRowCountToEqual):
-        """Rows are Shopify orders whose Subtotal is more than 0.01 from net_sales."""
+    class ExpectShopifyTotalToMatchSubtotalShippingTaxes(gxe.ExpectTableRowCountToEqual):
+        """Rows are Shopify orders whose Total (tips aside) is neither Subtotal + Shipping + Taxes nor, tax-inclusive,
+        Subtotal + Shipping within 0.01."""
+
+        value: int = 0
+
+    class ExpectShopifyPaidOrdersToHavePaidAt(gxe.ExpectTableRowCountToEqual):
+        """Rows are Shopify orders counted as paid by their Financial Status, without a Paid at."""
 
         value: int = 0
 
@@ -97,7 +103,8 @@ def row_free_expectations() -> dict[str, type]:
         value: int = 0
 
     classes = (ExpectNoMissingDates, ExpectOnHandToBeInteger, ExpectExportsToCoverRunDate,
-               ExpectNoMissingTrafficDays, ExpectShopifySubtotalToMatchNetSales, ExpectDiscountsToBeNonNegative)
+               ExpectNoMissingTrafficDays, ExpectShopifyTotalToMatchSubtotalShippingTaxes,
+               ExpectShopifyPaidOrdersToHavePaidAt, ExpectDiscountsToBeNonNegative)
     return {_snake(cls.__name__): cls for cls in classes}
 
 

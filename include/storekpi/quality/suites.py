@@ -155,12 +155,19 @@ def order_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id: 
     """Tonight's orders, checked in SQL: each frame holds the offending orders only (row-free checks)."""
     orders, checked = frames.batch_order_warnings(wh, config, run_date, batch_id)
     keys = ["store_id", "order_id", "paid_date", "source_file"]
-    subtotal = orders.loc[orders["subtotal_mismatch"].astype(bool)].reset_index(drop=True)
+    total = orders.loc[orders["total_mismatch"].astype(bool)].reset_index(drop=True)
+    by_status = orders.loc[orders["paid_by_status"].astype(bool)].reset_index(drop=True)
     negative = orders.loc[orders["negative_discount"].astype(bool)].reset_index(drop=True)
     return [
-        Batch("orders", "orders_subtotal", subtotal, keys, [
-            Check("expect_shopify_subtotal_to_match_net_sales", {}, "raw.orders", "subtotal", WARNING,
-                  "Shopify Subtotal equals net_sales within 0.01", ("subtotal", "net_sales", "subtotal_difference")),
+        Batch("orders", "orders_total", total, keys, [
+            Check("expect_shopify_total_to_match_subtotal_shipping_taxes", {}, "raw.orders", "total", WARNING,
+                  "Shopify Total (tips aside) is Subtotal + Shipping + Taxes, or Subtotal + Shipping when prices "
+                  "include tax, within 0.01", ("subtotal", "shipping", "taxes", "tips", "total")),
+        ], population=checked),
+        Batch("orders", "orders_paid_without_paid_at", by_status, keys, [
+            Check("expect_shopify_paid_orders_to_have_paid_at", {}, "raw.orders", "paid_at", WARNING,
+                  "Shopify orders counted as paid by their Financial Status carry a Paid at (else they count at "
+                  "Created at)", ("net_sales",)),
         ], population=checked),
         Batch("orders", "orders_discounts", negative, keys, [
             Check("expect_discounts_to_be_non_negative", {}, "raw.orders", "discounts", WARNING, "discounts >= 0",
