@@ -43,6 +43,7 @@ RAW: dict[str, dict[str, str]] = {
         "refunded_amount": MONEY,
         "item_count": "INTEGER",  # Taobao 宝贝总数量
         "fulfilled_at": "TIMESTAMP",  # Shopify Fulfilled at, generic fulfilled_at: paid then on cash on delivery
+        "line_differences": "VARCHAR",  # order fields whose lines differed by < 1 day (first line's value taken)
     },
     # line grain: one row per order line and file
     "order_lines": {
@@ -76,7 +77,7 @@ RAW: dict[str, dict[str, str]] = {
         "sku": "VARCHAR",  # NULL: a row without SKU, loaded but kept out of SKU marts (a warning counts them)
         "location": "VARCHAR",
         "product_name": "VARCHAR",
-        "on_hand": "INTEGER NOT NULL",
+        "on_hand": "INTEGER",  # NULL: 'not stocked' at that location (adds nothing)
     },
     "products": {
         "valid_from": "DATE NOT NULL",  # the export date: the list price is in force from then on

@@ -17,7 +17,7 @@ PAIR_EQ = "expect_column_pair_values_to_be_equal"
 BETWEEN = "expect_column_values_to_be_between"
 UNIQUE = "expect_compound_columns_to_be_unique"
 
-# (suite, expectation, column) of the 21 expectations, written out from quality.md layer 3.
+# (suite, expectation, column) of the 25 expectations, written out from quality.md layer 3.
 ALL_CHECKS = {
     ("files", "expect_column_values_to_be_in_set", "status"),
     ("files", PAIR_GT, "rows_quarantined"),
@@ -41,8 +41,11 @@ ALL_CHECKS = {
     ("orders", "expect_shopify_total_to_match_subtotal_shipping_taxes", "total"),
     ("orders", "expect_shopify_paid_orders_to_have_paid_at", "paid_at"),
     ("orders", "expect_discounts_to_be_non_negative", "discounts"),
+    ("stock", "expect_stock_skus_to_be_unique_per_location", "sku"),
+    ("stock", "expect_stock_rows_to_have_a_sku", "sku"),
+    ("orders", "expect_order_lines_to_agree_on_order_fields", "line_differences"),
 }
-WARNING_CHECKS = {c for c in ALL_CHECKS if c[0] in ("freshness", "traffic", "orders")}
+WARNING_CHECKS = {c for c in ALL_CHECKS if c[0] in ("freshness", "traffic", "orders", "stock")}
 
 
 @pytest.fixture
@@ -74,7 +77,7 @@ def test_good_data_passes_every_check_and_records_each_one(wh, config):
     assert {key(r) for r in result.results if not r.blocking} == WARNING_CHECKS
     rows = wh.query("select suite, expectation, column_name, blocking, success, details from audit.dq_results "
                     "where run_id = ?", [sc.RUN_ID])
-    assert {(s, e, c) for s, e, c, *_ in rows} == ALL_CHECKS and len(rows) == 22
+    assert {(s, e, c) for s, e, c, *_ in rows} == ALL_CHECKS and len(rows) == 25
     assert all(success for *_, success, _ in rows)
     assert all(json.loads(details)["description"] for *_, details in rows)
     # element counts worked out from the scenario: 6 files in the batch, 5 store-days, 2 stores, 3 SKUs
@@ -91,7 +94,7 @@ def test_rerun_replaces_this_runs_results_instead_of_duplicating_them(wh, config
     gates(wh, config)
     gates(wh, config, run_id="another-run")
     counts = dict(wh.query("select run_id, count(*) from audit.dq_results group by run_id"))
-    assert counts == {sc.RUN_ID: 22, "another-run": 22}
+    assert counts == {sc.RUN_ID: 25, "another-run": 25}
 
 
 M = "{m}"  # replaced by the marts schema
@@ -238,8 +241,15 @@ def test_warnings_are_recorded_but_never_block(tmp_path, wh):
                                      sc.order("#1006", None, subtotal="7.00", order_discount="0.00")])])
     sc.insert(wh, "raw.order_lines", sc.lineage("shop", sc.SHOP_NEW, sc.D, sc.BATCH, [
         sc.line("#1006", 1, 1, "7.00")]))
+    # tmall's T2 lines were a minute apart in an order field: loaded with the first line's value, warned
+    wh.execute(f"update raw.orders set line_differences = 'created_at' where order_id = 'T2'")
     wh.execute(f"update {wh.marts_schema}.kpi_store_daily set orders = 3, buyers = 3, gross_sales = 42, "
                "net_sales = 38 where store_id = 'shop' and date = date '2026-11-19'")
+    # tonight's stock export lists MUG twice at Main (summed, warns) and has a row without SKU
+    stock = sc.lineage("shop", "shop/stock/2026-11-20/inventory.csv", sc.D, sc.BATCH, [
+        {"snapshot_date": sc.D, "sku": sku, "location": "Main", "on_hand": n}
+        for sku, n in (("MUG", 2), ("MUG", 3), ("TEE", 1), (None, 4))])
+    sc.insert(wh, "raw.stock", stock)
 
     result = gates(wh, config)
 
@@ -258,6 +268,16 @@ def test_warnings_are_recorded_but_never_block(tmp_path, wh):
     # 11-21)
     assert total.element_count == 6
     assert sc.SHOP_NEW in total.message()
+    differing = warnings[("orders", "expect_order_lines_to_agree_on_order_fields", "line_differences")]
+    # T2, of 9 unpublished raw orders: tonight's 8 and the 11-21 export of #1002 (no published run holds it)
+    assert (differing.unexpected_count, differing.element_count) == (1, 9)
+    assert differing.examples[0]["order_id"] == "T2" and differing.examples[0]["line_differences"] == "created_at"
+    duplicates = warnings[("stock", "expect_stock_skus_to_be_unique_per_location", "sku")]
+    assert (duplicates.unexpected_count, duplicates.element_count) == (1, 2)  # MUG of 2 SKU-location pairs
+    assert duplicates.examples[0]["sku"] == "MUG" and duplicates.examples[0]["stock_rows"] == 2
+    unnamed = warnings[("stock", "expect_stock_rows_to_have_a_sku", "sku")]
+    assert (unnamed.unexpected_count, unnamed.element_count) == (1, 4)  # one file, of 4 stock rows
+    assert unnamed.examples[0]["rows_without_sku"] == 1
     by_status = warnings[("orders", "expect_shopify_paid_orders_to_have_paid_at", "paid_at")]
     assert by_status.unexpected_count == 1 and by_status.examples[0]["order_id"] == "#1006"
     assert by_status.examples[0]["paid_date"] == "2026-11-19"
@@ -267,7 +287,7 @@ def test_warnings_are_recorded_but_never_block(tmp_path, wh):
     assert all("failed (warning)" in w.message() for w in result.warnings)
     flags = wh.query("select count(*) from audit.dq_results where run_id = ? and not success and not blocking",
                      [sc.RUN_ID])
-    assert flags == [(5,)]
+    assert flags == [(8,)]
 
 
 def test_orders_of_earlier_batches_do_not_warn_again(wh, config):

@@ -94,6 +94,8 @@ line_totals as (
 paid_orders as (
   select
     o.*, p.platform, p.prices_include_tax, coalesce(l.gross_sales, 0) as gross_sales, coalesce(l.tips, 0) as tips,
+    p.platform = 'shopify' and o.paid_at is null and o.created_at is not null
+      and lower(o.status) in ('paid', 'partially_paid', 'partially_refunded', 'refunded') as paid_by_status,
     case
       when o.paid_at is not null then o.paid_at
       when p.platform = 'shopify' and o.created_at is not null
@@ -125,7 +127,7 @@ order_facts as (
   select
     store_id, order_id, cast(counted_paid_at as date) as paid_date, platform, source_file, batch_id,
     subtotal, shipping, taxes, total, tips,
-    paid_at is null as paid_without_paid_at,
+    paid_by_status,
     case
       when merchandise_tax = 0 then gross_sales
       else round(gross_sales * (subtotal - merchandise_tax) / subtotal, 2)
@@ -182,7 +184,7 @@ with {facts},
 batch as (
   select
     store_id, order_id, paid_date, platform, source_file, gross_sales, gross_sales - net_sales as discounts,
-    net_sales, subtotal, shipping, taxes, total, tips, paid_without_paid_at
+    net_sales, subtotal, shipping, taxes, total, tips, paid_by_status
   from order_facts
   where {UNPUBLISHED}
 ),
@@ -192,7 +194,6 @@ flagged as (
     coalesce(platform = 'shopify' and total is not null and subtotal is not null
              and abs(total - tips - subtotal - coalesce(shipping, 0) - coalesce(taxes, 0)) > 0.01
              and abs(total - tips - subtotal - coalesce(shipping, 0)) > 0.01, false) as total_mismatch,
-    platform = 'shopify' and paid_without_paid_at as paid_by_status,
     discounts < 0 as negative_discount
   from batch
 ),

@@ -97,6 +97,21 @@ def row_free_expectations() -> dict[str, type]:
 
         value: int = 0
 
+    class ExpectStockSkusToBeUniquePerLocation(gxe.ExpectTableRowCountToEqual):
+        """Rows are SKU-location pairs of a stock export listed on more than one row (summed)."""
+
+        value: int = 0
+
+    class ExpectStockRowsToHaveASku(gxe.ExpectTableRowCountToEqual):
+        """Rows are stock export files with rows without SKU, and how many."""
+
+        value: int = 0
+
+    class ExpectOrderLinesToAgreeOnOrderFields(gxe.ExpectTableRowCountToEqual):
+        """Rows are orders whose lines differed by less than a day in an order field (first line's value taken)."""
+
+        value: int = 0
+
     class ExpectDiscountsToBeNonNegative(gxe.ExpectTableRowCountToEqual):
         """Rows are orders whose discounts (gross_sales - net_sales) are negative."""
 
@@ -104,7 +119,9 @@ def row_free_expectations() -> dict[str, type]:
 
     classes = (ExpectNoMissingDates, ExpectOnHandToBeInteger, ExpectExportsToCoverRunDate,
                ExpectNoMissingTrafficDays, ExpectShopifyTotalToMatchSubtotalShippingTaxes,
-               ExpectShopifyPaidOrdersToHavePaidAt, ExpectDiscountsToBeNonNegative)
+               ExpectShopifyPaidOrdersToHavePaidAt, ExpectDiscountsToBeNonNegative,
+               ExpectStockSkusToBeUniquePerLocation, ExpectStockRowsToHaveASku,
+               ExpectOrderLinesToAgreeOnOrderFields)
     return {_snake(cls.__name__): cls for cls in classes}
 
 

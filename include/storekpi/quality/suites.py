@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from storekpi.config import StoreConfig
-from storekpi.quality import frames
+from storekpi.quality import export_warnings, frames
 from storekpi.warehouse import Warehouse
 
 BLOCKING = True
@@ -148,6 +148,7 @@ def warning_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id
                     "a traffic row for every day between the store's first and last traffic day"),
         ]),
         *order_batches(wh, run_date, config, batch_id),
+        *export_batches(wh, batch_id),
     ]
 
 
@@ -173,4 +174,28 @@ def order_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id: 
             Check("expect_discounts_to_be_non_negative", {}, "raw.orders", "discounts", WARNING, "discounts >= 0",
                   ("gross_sales", "net_sales", "discounts")),
         ], population=checked),
+    ]
+
+
+def export_batches(wh: Warehouse, batch_id: str) -> list[Batch]:
+    """Rows that loaded but need a person: duplicate SKU rows (summed), stock rows without SKU, and orders whose
+    lines differed by less than a day in an order field."""
+    duplicates, pairs = export_warnings.duplicate_skus(wh, batch_id)
+    unnamed, rows = export_warnings.rows_without_sku(wh, batch_id)
+    differing, orders = export_warnings.orders_with_line_differences(wh, batch_id)
+    return [
+        Batch("stock", "stock_duplicate_skus", duplicates, ["store_id", "source_file", "sku", "location"], [
+            Check("expect_stock_skus_to_be_unique_per_location", {}, "raw.stock", "sku", WARNING,
+                  "each SKU appears once per location in a stock export (duplicates are summed)",
+                  ("stock_rows", "on_hand")),
+        ], population=pairs),
+        Batch("stock", "stock_rows_without_sku", unnamed, ["store_id", "source_file"], [
+            Check("expect_stock_rows_to_have_a_sku", {}, "raw.stock", "sku", WARNING,
+                  "every stock row has a SKU (rows without one stay out of SKU marts)", ("rows_without_sku",)),
+        ], population=rows),
+        Batch("orders", "orders_line_differences", differing, ["store_id", "source_file", "order_id"], [
+            Check("expect_order_lines_to_agree_on_order_fields", {}, "raw.orders", "line_differences", WARNING,
+                  "the lines of an order carry the same order-level values (less than a day apart, the first "
+                  "line's value is taken)", ("line_differences",)),
+        ], population=orders),
     ]
