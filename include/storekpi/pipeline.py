@@ -48,7 +48,7 @@ def discover(spec: RunSpec) -> dict:
         summary = RunSummary(spec)
         summary.update(status="running", stores=len(config.stores), started_at=_now(),
                        files_seen=len(files))
-        first_year = store_config.EARLIEST_YEAR  # MM-DD promo days hold in every year data can cover
+        first_year = store_config.EARLIEST_DATE.year  # MM-DD promo days hold in every year data can cover
         with warehouse.open_build(spec.target, spec.run_key, fresh=True) as wh:
             if spec.target.kind == "postgres":
                 wh.execute(f"DROP SCHEMA IF EXISTS {wh.marts_schema} CASCADE")
@@ -79,11 +79,16 @@ def _write_store_config(wh: warehouse.Warehouse, config: store_config.StoreConfi
         [{"store_id": s.id, "date": d} for s in config.stores for d in s.promo_dates(first_year, last_year)],
         columns=["store_id", "date"],
     )
+    channels = pd.DataFrame(  # marketing.md: stores.yml `channels:`
+        [{"store_id": s.id, "match_value": v, "channel": c} for s in config.stores for v, c in s.channels.items()],
+        columns=["store_id", "match_value", "channel"])
     with wh.transaction():
         wh.execute("DELETE FROM raw.stores")
         wh.execute("DELETE FROM raw.promo_days")
+        wh.execute("DELETE FROM raw.store_channels")
         wh.append("raw.stores", stores)
         wh.append("raw.promo_days", promo)
+        wh.append("raw.store_channels", channels)
 
 
 def ingest(spec: RunSpec) -> dict:

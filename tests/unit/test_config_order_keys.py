@@ -44,5 +44,5 @@ def test_a_flag_that_is_not_true_or_false_names_store_and_key(tmp_path, key):
 
 def test_mm_dd_promo_days_expand_over_every_year_data_can_cover():
     store = config.Store("s", "s", "shopify", "UTC", "USD", {}, ("11-11",))
-    days = store.promo_dates(config.EARLIEST_YEAR, 2027)
+    days = store.promo_dates(config.EARLIEST_DATE.year, 2027)
     assert days[0] == date(2000, 11, 11) and days[-1] == date(2027, 11, 11) and len(days) == 28

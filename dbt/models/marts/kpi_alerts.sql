@@ -204,11 +204,20 @@ unioned as (
 
 ),
 
+{# marketing.md: rules about one campaign name it in `campaign` #}
+with_campaign as (
+
+    select unioned.*, cast(null as varchar) as campaign from unioned
+    union all select * from {{ ref('int_alerts_roas_below_target') }}
+
+),
+
 final as (
 
     select
         store_id || '|' || cast("date" as varchar) || '|' || rule || '|' || coalesce(sku, '') || '|'
-            || coalesce(order_id, '') || '|' || coalesce(cast(line_number as varchar), '') as alert_id,
+            || coalesce(order_id, '') || '|' || coalesce(cast(line_number as varchar), '')
+            || coalesce('|' || campaign, '') as alert_id,
         store_id,
         "date",
         rule,
@@ -219,8 +228,9 @@ final as (
         line_number,
         cast(value as double precision) as value,
         cast(threshold as double precision) as threshold,
-        message
-    from unioned
+        message,
+        campaign
+    from with_campaign
 
 )
 

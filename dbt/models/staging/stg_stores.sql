@@ -19,7 +19,9 @@ renamed as (
         discount_floor,
         max_quarantine_share,
         prices_include_tax,
-        coalesce(cash_on_delivery, false) as cash_on_delivery
+        coalesce(cash_on_delivery, false) as cash_on_delivery,
+        roas_min,
+        min_campaign_spend
 
     from source
 

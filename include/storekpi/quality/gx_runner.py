@@ -117,10 +117,15 @@ def row_free_expectations() -> dict[str, type]:
 
         value: int = 0
 
-    classes = (ExpectNoMissingDates, ExpectOnHandToBeInteger, ExpectExportsToCoverRunDate,
-               ExpectNoMissingTrafficDays, ExpectShopifyTotalToMatchSubtotalShippingTaxes,
-               ExpectShopifyPaidOrdersToHavePaidAt, ExpectDiscountsToBeNonNegative,
-               ExpectStockSkusToBeUniquePerLocation, ExpectStockRowsToHaveASku,
+    class ExpectTrafficSourcesToMapToAChannel(gxe.ExpectTableRowCountToEqual):
+        """Rows are traffic sources that no channel rule maps (marketing.md): they count as `other`."""
+
+        value: int = 0
+
+    classes = (ExpectTrafficSourcesToMapToAChannel, ExpectNoMissingDates, ExpectOnHandToBeInteger,
+               ExpectExportsToCoverRunDate, ExpectNoMissingTrafficDays,
+               ExpectShopifyTotalToMatchSubtotalShippingTaxes, ExpectShopifyPaidOrdersToHavePaidAt,
+               ExpectDiscountsToBeNonNegative, ExpectStockSkusToBeUniquePerLocation, ExpectStockRowsToHaveASku,
                ExpectOrderLinesToAgreeOnOrderFields)
     return {_snake(cls.__name__): cls for cls in classes}
 
