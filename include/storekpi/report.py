@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from storekpi.alerts import RULES, bridge_sentence, format_value
+from storekpi.alerts import bridge_sentence, format_value, rule_views
 from storekpi.config import ROLES, Store, StoreConfig
 from storekpi.spreadsheet import neutralised_frame
 from storekpi.warehouse import Warehouse
@@ -154,6 +154,8 @@ def _load(wh: Warehouse, run_date: date) -> dict[str, pd.DataFrame]:
             from audit.dq_results where run_id in (select run_id from last_run)
             order by success, blocking desc, suite, expectation""", []),
     }
+    units = {rule: view.unit for rule, view in rule_views().items()}
+    data["alerts"]["unit"] = data["alerts"]["rule"].map(units).fillna("count") if len(data["alerts"]) else []
     for frame in data.values():
         for column in ("date", "latest_export", "cohort_month"):
             if column in frame.columns:
@@ -210,8 +212,7 @@ def _alerts_table(alerts: pd.DataFrame, config: StoreConfig | None = None) -> st
     names = {s.id: s.name for s in config.stores} if config else {}
     rows = []
     for alert in alerts.itertuples(index=False):
-        view = RULES.get(alert.rule)
-        unit = view.unit if view else "count"
+        unit = alert.unit
         store = f"<td>{esc(names.get(alert.store_id, alert.store_id))}</td>" if config else ""
         rows.append(f"<tr>{store}<td>{esc(alert.rule)}</td><td class=\"sev-{esc(alert.severity)}\">"
                     f"{esc(alert.severity)}</td><td>{esc(alert.sku if isinstance(alert.sku, str) else '')}</td>"

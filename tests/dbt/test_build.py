@@ -33,7 +33,7 @@ FORMULA_UNIT_TESTS = {
 
 def test_build_runs_every_model_and_test(duckdb_build):
     wh, summary, _ = duckdb_build
-    assert summary["models"] == 26
+    assert summary["models"] == 30  # 26 + the rules table (alert_rules) and the three alert rule models
     assert summary["tests"] >= 130
     assert summary["warnings"] == 0
     for mart in MARTS:
@@ -99,8 +99,10 @@ def test_failing_build_names_the_failing_nodes(tmp_path):
     assert "model.storekpi.stg_" in message and "does not exist" in message
 
 
-def test_profile_for_postgres_comes_from_the_url():
+def test_profile_for_postgres_comes_from_the_url_and_never_holds_the_password():
     wh = Warehouse(Target("postgresql://analyst:s%40cret@db.example:6543/kpis"), marts_schema="marts__build_x")
     output = dbt_runner.profile(wh)["storekpi"]["outputs"]["postgres"]
     assert output == {"type": "postgres", "host": "db.example", "port": 6543, "user": "analyst",
-                      "password": "s@cret", "dbname": "kpis", "schema": "marts__build_x", "threads": 2}
+                      "password": "{{ env_var('DBT_ENV_SECRET_STOREKPI_WAREHOUSE_PASSWORD', '') }}",
+                      "dbname": "kpis", "schema": "marts__build_x", "threads": 2}
+    assert wh.target.password == "s@cret"  # what the run puts into that environment variable for dbt
