@@ -55,6 +55,8 @@ class Store:
         """Timestamps before this day are quarantined as implausible_date."""
         return max(EARLIEST_DATE, self.history_start or EARLIEST_DATE)
     channels: dict[str, str] = field(default_factory=dict)  # source or source_detail -> channel (marketing.md)
+    prices_include_tax: bool | None = None  # None: each Shopify order's totals decide (kpis.md "Order facts")
+    cash_on_delivery: bool = False  # an unpaid, fulfilled, not cancelled order is paid when fulfilled
 
     @property
     def tz(self) -> ZoneInfo:
@@ -189,6 +191,7 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
                 raise ConfigError(f"{path}: {label}.{value}: unknown channel {channel!r} "
                                   f"(known: {', '.join(CHANNELS)})")
             channels[str(value).strip().lower()] = channel
+    flags = {key: _flag(entry, defaults, key, path, where) for key in ("prices_include_tax", "cash_on_delivery")}
     return Store(
         id=store_id,
         name=str(entry.get("name") or store_id),
@@ -201,7 +204,17 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
         date_order=date_order,
         history_start=history_start,
         channels=channels,
+        prices_include_tax=flags["prices_include_tax"],
+        cash_on_delivery=bool(flags["cash_on_delivery"]),
     )
+
+
+def _flag(entry: dict, defaults: dict, key: str, path: Path, where: str) -> bool | None:
+    """A true/false store key (the store's value over the default's); None when neither sets it."""
+    value = entry.get(key, defaults.get(key))
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(f"{path}: {where}: {key} must be true or false, got {value!r}")
+    return value
 
 
 def _mapping(value: object, path: Path, where: str) -> dict:

@@ -49,7 +49,7 @@ def discover(spec: RunSpec) -> dict:
         summary = RunSummary(spec)
         summary.update(status="running", stores=len(config.stores), started_at=_now(),
                        files_seen=len(files))
-        first_year = min((f.export_date.year for f in files), default=spec.date.year) - 1
+        first_year = store_config.EARLIEST_DATE.year  # MM-DD promo days hold in every year data can cover
         with warehouse.open_build(spec.target, spec.run_key, fresh=True) as wh:
             wh.ensure_schema()
             _write_store_config(wh, config, first_year, spec.date.year + 1)
@@ -70,7 +70,8 @@ def _write_store_config(wh: warehouse.Warehouse, config: store_config.StoreConfi
 
     stores = pd.DataFrame([
         {"store_id": s.id, "name": s.name, "platform": s.platform, "timezone": s.timezone,
-         "currency": s.currency, **s.thresholds}
+         "currency": s.currency, **s.thresholds,
+         "prices_include_tax": s.prices_include_tax, "cash_on_delivery": s.cash_on_delivery}
         for s in config.stores
     ])
     promo = pd.DataFrame(

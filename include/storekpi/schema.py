@@ -42,6 +42,8 @@ RAW: dict[str, dict[str, str]] = {
         "goods_amount": MONEY,  # Taobao 买家应付货款
         "refunded_amount": MONEY,
         "item_count": "INTEGER",  # Taobao 宝贝总数量
+        "fulfilled_at": "TIMESTAMP",  # Shopify Fulfilled at, generic fulfilled_at: paid then on cash on delivery
+        "line_differences": "VARCHAR",  # order fields whose lines differed by < 1 day (first line's value taken)
     },
     # line grain: one row per order line and file
     "order_lines": {
@@ -72,10 +74,10 @@ RAW: dict[str, dict[str, str]] = {
     # store x SKU x location x snapshot date (the folder date); dbt sums locations
     "stock": {
         "snapshot_date": "DATE NOT NULL",
-        "sku": "VARCHAR NOT NULL",
+        "sku": "VARCHAR",  # NULL: a row without SKU, loaded but kept out of SKU marts (a warning counts them)
         "location": "VARCHAR",
         "product_name": "VARCHAR",
-        "on_hand": "INTEGER NOT NULL",
+        "on_hand": "INTEGER",  # NULL: 'not stocked' at that location (adds nothing)
     },
     "products": {
         "valid_from": "DATE NOT NULL",  # the export date: the list price is in force from then on
@@ -124,6 +126,8 @@ CONFIG: dict[str, dict[str, str]] = {
         "cover_days_min": "DOUBLE PRECISION",
         "discount_floor": "DOUBLE PRECISION",
         "max_quarantine_share": "DOUBLE PRECISION",
+        "prices_include_tax": "BOOLEAN",  # NULL: decided per order (kpis.md "Order facts")
+        "cash_on_delivery": "BOOLEAN",
         "roas_min": "DOUBLE PRECISION",  # marketing.md
         "min_campaign_spend": "DOUBLE PRECISION",
     },

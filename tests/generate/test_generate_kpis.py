@@ -93,7 +93,7 @@ def test_stock_runs_out_and_low_while_a_discount_breaks_the_floor(landing):
                 sold_28d[r["Lineitem sku"]] += int(r["Lineitem quantity"])
     on_hand = Counter()
     for r in rows(files(landing, SHOPIFY, "stock")[-1]):
-        on_hand[r["SKU"]] += int(r["On hand (current)"])
+        on_hand[r["SKU"]] += 0 if r["On hand (current)"] == "not stocked" else int(r["On hand (current)"])
     stockouts = [s for s in on_hand if on_hand[s] <= 0 and sold_28d[s] > 0]
     low = [s for s in on_hand if on_hand[s] > 0 and sold_28d[s] and on_hand[s] / (sold_28d[s] / 28) < 7]
     assert stockouts and low

@@ -17,7 +17,7 @@ PAIR_EQ = "expect_column_pair_values_to_be_equal"
 BETWEEN = "expect_column_values_to_be_between"
 UNIQUE = "expect_compound_columns_to_be_unique"
 
-# (suite, expectation, column) of the 21 expectations, written out from quality.md layer 3.
+# (suite, expectation, column) of the 25 expectations, written out from quality.md layer 3.
 ALL_CHECKS = {
     ("files", "expect_column_values_to_be_in_set", "status"),
     ("files", PAIR_GT, "rows_quarantined"),
@@ -38,10 +38,14 @@ ALL_CHECKS = {
     ("repurchase_cohorts", BETWEEN, "repurchased_90d"),
     ("freshness", "expect_exports_to_cover_run_date", "export_date"),
     ("traffic", "expect_no_missing_traffic_days", "date"),
-    ("orders", "expect_shopify_subtotal_to_match_net_sales", "subtotal"),
+    ("orders", "expect_shopify_total_to_match_subtotal_shipping_taxes", "total"),
+    ("orders", "expect_shopify_paid_orders_to_have_paid_at", "paid_at"),
     ("orders", "expect_discounts_to_be_non_negative", "discounts"),
+    ("stock", "expect_stock_skus_to_be_unique_per_location", "sku"),
+    ("stock", "expect_stock_rows_to_have_a_sku", "sku"),
+    ("orders", "expect_order_lines_to_agree_on_order_fields", "line_differences"),
 }
-WARNING_CHECKS = {c for c in ALL_CHECKS if c[0] in ("freshness", "traffic", "orders")}
+WARNING_CHECKS = {c for c in ALL_CHECKS if c[0] in ("freshness", "traffic", "orders", "stock")}
 
 
 @pytest.fixture
@@ -73,7 +77,7 @@ def test_good_data_passes_every_check_and_records_each_one(wh, config):
     assert {key(r) for r in result.results if not r.blocking} == WARNING_CHECKS
     rows = wh.query("select suite, expectation, column_name, blocking, success, details from audit.dq_results "
                     "where run_id = ?", [sc.RUN_ID])
-    assert {(s, e, c) for s, e, c, *_ in rows} == ALL_CHECKS and len(rows) == 21
+    assert {(s, e, c) for s, e, c, *_ in rows} == ALL_CHECKS and len(rows) == 25
     assert all(success for *_, success, _ in rows)
     assert all(json.loads(details)["description"] for *_, details in rows)
     # element counts worked out from the scenario: 6 files in the batch, 5 store-days, 2 stores, 3 SKUs
@@ -90,7 +94,7 @@ def test_rerun_replaces_this_runs_results_instead_of_duplicating_them(wh, config
     gates(wh, config)
     gates(wh, config, run_id="another-run")
     counts = dict(wh.query("select run_id, count(*) from audit.dq_results group by run_id"))
-    assert counts == {sc.RUN_ID: 21, "another-run": 21}
+    assert counts == {sc.RUN_ID: 25, "another-run": 25}
 
 
 M = "{m}"  # replaced by the marts schema
@@ -222,16 +226,30 @@ def test_warnings_are_recorded_but_never_block(tmp_path, wh):
     wh.execute(f"update audit.files set export_date = date '2026-11-19' where path = '{sc.TMALL_TRAFFIC}'")
     # a traffic day missing inside shop's range 11-18..11-20
     wh.execute("delete from raw.traffic where _store_id = 'shop' and date = date '2026-11-19'")
-    # Shopify Subtotal 20.02 vs net 20.00 (warns); 30.01 vs 30.00 is within 0.01 (no warning)
-    wh.execute(f"update raw.orders set subtotal = 20.02 where order_id = '#1001' and _source_file = '{sc.SHOP_NEW}'")
-    wh.execute(f"update raw.orders set subtotal = 30.01 where order_id = '#1002' and _source_file = '{sc.SHOP_NEW}'")
+    # Shopify Total 20.02 is neither Subtotal 20.00 + Shipping + Taxes (none) nor Subtotal + Shipping (warns);
+    # 30.01 vs 30.00 is within 0.01 (no warning)
+    wh.execute(f"update raw.orders set total = 20.02 where order_id = '#1001' and _source_file = '{sc.SHOP_NEW}'")
+    wh.execute(f"update raw.orders set total = 30.01 where order_id = '#1002' and _source_file = '{sc.SHOP_NEW}'")
     # a negative order discount (#1005: gross 10, discount -1, net 11) hidden in a day whose total is fine
     sc.insert(wh, "raw.orders", sc.lineage("shop", sc.SHOP_NEW, sc.D, sc.BATCH, [
         sc.order("#1005", sc.datetime(2026, 11, 19, 15), subtotal="11.00", order_discount="-1.00")]))
     sc.insert(wh, "raw.order_lines", sc.lineage("shop", sc.SHOP_NEW, sc.D, sc.BATCH, [
         sc.line("#1005", 1, 1, "10.00")]))
-    wh.execute(f"update {wh.marts_schema}.kpi_store_daily set orders = 2, buyers = 2, gross_sales = 35, "
-               "net_sales = 31 where store_id = 'shop' and date = date '2026-11-19'")
+    # #1006 'paid' without a Paid at counts at its Created at, 11-19: 1 x 7.00, net 7.00
+    sc.insert(wh, "raw.orders", [{**row, "status": "paid", "created_at": sc.datetime(2026, 11, 19, 16)}
+                                 for row in sc.lineage("shop", sc.SHOP_NEW, sc.D, sc.BATCH, [
+                                     sc.order("#1006", None, subtotal="7.00", order_discount="0.00")])])
+    sc.insert(wh, "raw.order_lines", sc.lineage("shop", sc.SHOP_NEW, sc.D, sc.BATCH, [
+        sc.line("#1006", 1, 1, "7.00")]))
+    # tmall's T2 lines were a minute apart in an order field: loaded with the first line's value, warned
+    wh.execute(f"update raw.orders set line_differences = 'created_at' where order_id = 'T2'")
+    wh.execute(f"update {wh.marts_schema}.kpi_store_daily set orders = 3, buyers = 3, gross_sales = 42, "
+               "net_sales = 38 where store_id = 'shop' and date = date '2026-11-19'")
+    # tonight's stock export lists MUG twice at Main (summed, warns) and has a row without SKU
+    stock = sc.lineage("shop", "shop/stock/2026-11-20/inventory.csv", sc.D, sc.BATCH, [
+        {"snapshot_date": sc.D, "sku": sku, "location": "Main", "on_hand": n}
+        for sku, n in (("MUG", 2), ("MUG", 3), ("TEE", 1), (None, 4))])
+    sc.insert(wh, "raw.stock", stock)
 
     result = gates(wh, config)
 
@@ -244,23 +262,37 @@ def test_warnings_are_recorded_but_never_block(tmp_path, wh):
         ("tmall", "traffic"), ("jd_outlet", "orders"), ("jd_outlet", "traffic")}
     gap = warnings[("traffic", "expect_no_missing_traffic_days", "date")]
     assert gap.examples == [{"store_id": "shop", "date": "2026-11-19"}]
-    subtotal = warnings[("orders", "expect_shopify_subtotal_to_match_net_sales", "subtotal")]
-    assert subtotal.unexpected_count == 1 and subtotal.examples[0]["order_id"] == "#1001"
-    # tonight's paid orders up to D: shop #1001, #1002, #1005 and tmall T1, T2 (#1003 unpaid, #1004 paid 11-21)
-    assert subtotal.element_count == 5
-    assert sc.SHOP_NEW in subtotal.message()
+    total = warnings[("orders", "expect_shopify_total_to_match_subtotal_shipping_taxes", "total")]
+    assert total.unexpected_count == 1 and total.examples[0]["order_id"] == "#1001"
+    # tonight's paid orders up to D: shop #1001, #1002, #1005, #1006 and tmall T1, T2 (#1003 unpaid, #1004 paid
+    # 11-21)
+    assert total.element_count == 6
+    assert sc.SHOP_NEW in total.message()
+    differing = warnings[("orders", "expect_order_lines_to_agree_on_order_fields", "line_differences")]
+    # T2, of 9 unpublished raw orders: tonight's 8 and the 11-21 export of #1002 (no published run holds it)
+    assert (differing.unexpected_count, differing.element_count) == (1, 9)
+    assert differing.examples[0]["order_id"] == "T2" and differing.examples[0]["line_differences"] == "created_at"
+    duplicates = warnings[("stock", "expect_stock_skus_to_be_unique_per_location", "sku")]
+    assert (duplicates.unexpected_count, duplicates.element_count) == (1, 2)  # MUG of 2 SKU-location pairs
+    assert duplicates.examples[0]["sku"] == "MUG" and duplicates.examples[0]["stock_rows"] == 2
+    unnamed = warnings[("stock", "expect_stock_rows_to_have_a_sku", "sku")]
+    assert (unnamed.unexpected_count, unnamed.element_count) == (1, 4)  # one file, of 4 stock rows
+    assert unnamed.examples[0]["rows_without_sku"] == 1
+    by_status = warnings[("orders", "expect_shopify_paid_orders_to_have_paid_at", "paid_at")]
+    assert by_status.unexpected_count == 1 and by_status.examples[0]["order_id"] == "#1006"
+    assert by_status.examples[0]["paid_date"] == "2026-11-19"
     discount = warnings[("orders", "expect_discounts_to_be_non_negative", "discounts")]
     assert discount.unexpected_count == 1 and discount.examples[0]["order_id"] == "#1005"
     assert discount.examples[0]["discounts"] == -1.0
     assert all("failed (warning)" in w.message() for w in result.warnings)
     flags = wh.query("select count(*) from audit.dq_results where run_id = ? and not success and not blocking",
                      [sc.RUN_ID])
-    assert flags == [(4,)]
+    assert flags == [(8,)]
 
 
 def test_orders_of_earlier_batches_do_not_warn_again(wh, config):
-    # the old version of #1001 (batch of 11-19) has a mismatching subtotal, but tonight's version wins
-    wh.execute(f"update raw.orders set subtotal = 99 where _source_file = '{sc.SHOP_OLD}'")
+    # the old version of #1001 (batch of 11-19) has a mismatching Total, but tonight's version wins
+    wh.execute(f"update raw.orders set total = 99 where _source_file = '{sc.SHOP_OLD}'")
     assert gates(wh, config).warnings == []
 
 

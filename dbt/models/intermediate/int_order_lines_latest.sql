@@ -1,6 +1,7 @@
 -- The lines of every order as the latest export that lists them says. An order's lines are taken as one set
 -- from a single file (never mixed across exports); on Taobao lines come from the line report, a different file
--- from the order report, so the set is chosen independently of the order row.
+-- from the order report, so the set is chosen independently of the order row. A Shopify tip (a line named Tip,
+-- without SKU) is flagged: it is not merchandise (kpis.md "Order facts").
 with lines as (
 
     select * from {{ ref('stg_order_lines') }}
@@ -44,8 +45,11 @@ final as (
         lines.unit_price,
         lines.compare_at_price,
         lines.list_price,
+        stores.platform = 'shopify' and lines.sku is null and lower(trim(lines.product_name)) = 'tip' as is_tip,
         lines.source_file
     from lines
+    inner join {{ ref('stg_stores') }} as stores
+        on lines.store_id = stores.store_id
     inner join latest_sets
         on lines.store_id = latest_sets.store_id
         and lines.order_id = latest_sets.order_id

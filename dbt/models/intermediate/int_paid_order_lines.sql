@@ -1,5 +1,5 @@
 -- Lines of the orders that count (paid on or before D), with their order's paid date and money, so line-level
--- marts (SKU demand, discount checks) never re-derive which orders count.
+-- marts (SKU demand, discount checks) never re-derive which orders count. Tips are not merchandise: left out.
 with lines as (
 
     select * from {{ ref('int_order_lines_latest') }}
@@ -31,6 +31,7 @@ final as (
     inner join orders
         on lines.store_id = orders.store_id
         and lines.order_id = orders.order_id
+    where not coalesce(lines.is_tip, false)
 
 )
 

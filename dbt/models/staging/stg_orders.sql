@@ -15,6 +15,7 @@ renamed as (
         created_at,
         paid_at,
         cancelled_at,
+        fulfilled_at,
         subtotal,
         order_discount,
         shipping,

@@ -18,6 +18,8 @@ renamed as (
         cover_days_min,
         discount_floor,
         max_quarantine_share,
+        prices_include_tax,
+        coalesce(cash_on_delivery, false) as cash_on_delivery,
         roas_min,
         min_campaign_spend
 

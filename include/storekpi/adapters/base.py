@@ -19,7 +19,8 @@ KINDS = (
     "amount",  # money: currency signs and thousands separators allowed
     "count",  # whole number: thousands separators allowed
     "quantity",  # whole, non-negative number (reasons non_integer_quantity / negative_quantity)
-    "stock_level",  # whole number that may be negative (oversold stock: the marts treat on_hand <= 0 as stockout)
+    "stock_level",  # whole number that may be negative (oversold stock: the marts treat on_hand <= 0 as stockout);
+    #               Shopify's 'not stocked' (the SKU is not carried at that location) reads as NULL, adding nothing
     "timestamp",  # with or without offset; converted to store-local wall-clock time
     "date",
     "rating",  # 1..5
@@ -67,6 +68,11 @@ class Layout:
     entity: str  # how the entity is named in messages: "order", "day", "SKU", ...
     role: str = "rows"  # taobao orders: "order_report" | "line_report"; line-grain orders: "order_lines"
     hash_key: bool = False  # the key contains personal data: review_id becomes its salted hash
+    advice: tuple[tuple[str, str], ...] = ()  # (header, what to do): said when a rejected file carries that header
+    near_timestamps_agree: bool = False  # order timestamps less than a day apart between lines are one value
+    #                                      (the first line's), not a duplicate_conflict (generic exports)
+    sums_rows: bool = False  # rows of one key in a file add up instead of conflicting (stock: Shopify allows
+    #                          duplicate SKUs, so a SKU and location can appear twice)
     first_row: tuple[str, ...] = ()  # line-grain orders: fields an order's first row always fills (one suffices)
     none_values: tuple[str, ...] = ()  # cells meaning "no value" (Google Ads '--', 生意参谋 '-')
     constants: tuple[tuple[str, str], ...] = ()  # raw columns fixed by the layout, e.g. ad_platform
@@ -87,6 +93,11 @@ class Layout:
             elif not field.optional:
                 return None
         return matched
+
+    def advise(self, headers: list[str]) -> list[str]:
+        """What to do about a rejected file with these headers, where its headers reveal a known mistake."""
+        found = {normalise_header(h) for h in headers}
+        return [text for header, text in self.advice if header.lower() in found]
 
     def describe(self) -> str:
         """The expected headers, for the message of a rejected file."""

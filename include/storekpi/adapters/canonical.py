@@ -257,7 +257,8 @@ class Workbench:
         if fld.required and (has_column or not fld.optional or fld.fallback):
             checks.append(("missing_required", f"{text} is null", "'required value is missing'"))
         if fld.kind in parsing.NOUN:
-            checks.append(("unparseable", f"{text} is not null and {value} is null",
+            readable = f" and lower({text}) <> {literal(parsing.NOT_STOCKED)}" if fld.kind == "stock_level" else ""
+            checks.append(("unparseable", f"{text} is not null and {value} is null{readable}",
                            f"'cannot parse ' || {shown} || ' as {parsing.NOUN[fld.kind]}'"))
         if fld.kind == "amount":
             checks.append(("unparseable", f"abs({value}) >= {parsing.MAX_AMOUNT}",
@@ -310,7 +311,8 @@ class Workbench:
 
     def _build_entities(self) -> dict[str, str | None]:
         for s in self.staged:
-            self._duplicate_conflicts(s, [f for f in s.layout.fields if f.name not in s.layout.key])
+            if not s.layout.sums_rows:
+                self._duplicate_conflicts(s, [f for f in s.layout.fields if f.name not in s.layout.key])
         self._settle()
         dataset = self.ctx.dataset
         parts = [self._select_raw(s, dataset, lambda col, s=s: self._entity_column(s, col)) for s in self.staged]
@@ -359,10 +361,16 @@ class Workbench:
         orders from there). A key on one row needs no aggregate: most orders have one line."""
         if not fields and not orders:
             return
-        differs = [(f"min({_q(f.name)}) <> max({_q(f.name)})", staged.header(f.name))
-                   for f in fields]  # two different non-NULL values; cheaper than count(distinct)
+        near = [f for f in fields if f.kind == "timestamp" and staged.layout.near_timestamps_agree]
+        differs = [(f"min({_q(f.name)}) <> max({_q(f.name)})"  # two different non-NULL values
+                    + (f" and max({_q(f.name)}) - min({_q(f.name)}) >= interval 1 day" if f in near else ""),
+                    staged.header(f.name)) for f in fields]
         conflicts = ", ".join(f"case when {cond} then {literal(header)} end" for cond, header in differs)
         conflicts = f"concat_ws(', ', {conflicts or 'null'})"
+        # less than a day apart: the first line's value is taken, and the order keeps the names of those fields
+        close = ", ".join(f"case when min({_q(f.name)}) <> max({_q(f.name)}) then {literal(staged.header(f.name))} "
+                          f"end" for f in near)
+        close = f"concat_ws(', ', {close or 'null'})"
         if orders:
             firsts = [_q(c) for c in (*ORDER_FIELDS, "customer") if staged.layout.field(c)]
             staged.groups = f"_sk_g{self.staged.index(staged)}"
@@ -370,10 +378,11 @@ class Workbench:
                 create temp table {staged.groups} as
                 with n as (select _key, count(*) as n from {staged.typed} where _key is not null group by _key)
                 select _key, min(_row_number) as _row_number,
-                       {"".join(f"min_by({c}, _row_number) as {c}, " for c in firsts)} {conflicts} as _conflicts
+                       {"".join(f"min_by({c}, _row_number) as {c}, " for c in firsts)} {conflicts} as _conflicts,
+                       {close} as _close
                 from {staged.typed} semi join (select _key from n where n > 1) m using (_key) group by _key
                 union all
-                select _key, _row_number, {"".join(f"{c}, " for c in firsts)} '' as _conflicts
+                select _key, _row_number, {"".join(f"{c}, " for c in firsts)} '' as _conflicts, '' as _close
                 from {staged.typed} semi join (select _key from n where n = 1) s using (_key)
                 order by _row_number  -- else raw.orders gets part-filled row groups, merged at the next checkpoint
             """)
@@ -472,6 +481,8 @@ class Workbench:
                     return "_key"
                 if col == "customer_key":
                     return "customer" if s.layout.field("customer") else None
+                if col == "line_differences":
+                    return "nullif(_close, '')"
                 if col == "currency":
                     currency = "currency" if s.layout.field("currency") else "null"
                     return f"coalesce({currency}, {literal(self.ctx.store.currency)})"

@@ -15,6 +15,7 @@ ORDERS = Layout(
         Field("created_at", ("created_at",), kind="timestamp", order_level=True, future_check=True),
         Field("paid_at", ("paid_at",), kind="timestamp", order_level=True, future_check=True),
         Field("cancelled_at", ("cancelled_at",), kind="timestamp", order_level=True),
+        Field("fulfilled_at", ("fulfilled_at",), kind="timestamp", order_level=True, optional=True),
         Field("currency", ("currency",), kind="currency", order_level=True),
         Field("sku", ("sku",)),
         Field("product_name", ("product_name",)),
@@ -26,7 +27,7 @@ ORDERS = Layout(
         Field("shipping", ("shipping",), kind="amount", order_level=True),
         Field("refunded_amount", ("refunded_amount",), kind="amount", order_level=True),
     ),
-    key=("order_id",), entity="order", role="order_lines",
+    key=("order_id",), entity="order", role="order_lines", near_timestamps_agree=True,
 )
 
 TRAFFIC = Layout(
@@ -56,11 +57,11 @@ REVIEWS = Layout(
 STOCK = Layout(
     PLATFORM, "stock", "stock",
     fields=(
-        Field("sku", ("sku",), required=True),
+        Field("sku", ("sku",)),
         Field("on_hand", ("on_hand",), kind="stock_level", required=True),
         Field("product_name", ("product_name",), optional=True),
     ),
-    key=("sku",), entity="SKU",
+    key=("sku",), entity="SKU", sums_rows=True,
 )
 
 LAYOUTS: dict[str, tuple[Layout, ...]] = {

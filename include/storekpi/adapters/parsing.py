@@ -83,6 +83,9 @@ MACROS = (
 )
 
 
+NOT_STOCKED = "not stocked"  # Shopify inventory: the SKU is not carried at that location
+
+
 def install(con) -> None:
     """Define the parsers on a DuckDB connection, as temporary macros."""
     for statement in MACROS:
@@ -111,7 +114,7 @@ def typed_expr(kind: str, column: str, timezone: str, day_first: bool | None = N
         "amount": f"sk_amount({column})",
         "count": f"sk_count({column})",
         "quantity": f"sk_number({column})",  # checked for whole/non-negative, then cast
-        "stock_level": f"sk_number({column})",  # checked for whole, then cast
+        "stock_level": f"case when lower({column}) = {literal(NOT_STOCKED)} then null else sk_number({column}) end",
         "timestamp": f"sk_ts({column}, {literal(timezone)})",
         "date": f"sk_date({column})",
         "rating": f"sk_number({column})",

@@ -266,7 +266,8 @@ def _unknown_headers(label: str, layouts: tuple[Layout, ...], lines: list[str]) 
         for delimiter in DELIMITERS:
             cells = _fields(line, delimiter) if line else []
             if len(cells) > 1 and any(normalise_header(c) in known for c in cells):
-                return message + f". Found: {', '.join(c.strip() for c in cells[:40])}"
+                advice = "".join(f". {a}" for layout in layouts for a in layout.advise(cells))
+                return message + f". Found: {', '.join(c.strip() for c in cells[:40])}" + advice
     return message + f". None of the first {len(lines)} lines holds known headers"
 
 

@@ -16,6 +16,7 @@ ORDERS = Layout(
         Field("paid_at", ("Paid at",), kind="timestamp", order_level=True, future_check=True),
         Field("created_at", ("Created at",), kind="timestamp", order_level=True, future_check=True),
         Field("cancelled_at", ("Cancelled at",), kind="timestamp", order_level=True, optional=True),
+        Field("fulfilled_at", ("Fulfilled at",), kind="timestamp", order_level=True, optional=True),
         Field("currency", ("Currency",), kind="currency", order_level=True, optional=True),
         Field("subtotal", ("Subtotal",), kind="amount", order_level=True),
         Field("shipping", ("Shipping",), kind="amount", order_level=True),
@@ -40,6 +41,8 @@ TRAFFIC = Layout(
         Field("visitors", ("Online store visitors", "online_store_visitors"), kind="count", required=True),
     ),
     key=("date",), entity="day",
+    advice=tuple((period, f"This report is grouped by {period.lower()}: daily KPIs need one row per day, so "
+                          f"export the Sessions over time report again by Day") for period in ("Week", "Month")),
 )
 
 # Judge.me and Shopify Product Reviews differ only by header names: one layout with aliases covers both.
@@ -58,7 +61,7 @@ REVIEWS = Layout(
 STOCK = Layout(
     PLATFORM, "stock", "Export inventory CSV",
     fields=(
-        Field("sku", ("SKU",), required=True),
+        Field("sku", ("SKU",)),  # a row without SKU loads and stays out of SKU marts (a warning counts it)
         Field("product_name", ("Title",), optional=True),
         Field("location", ("Location",), optional=True),
         # 'On hand' is preferred over 'Available' where it has a value; 'On hand (new)' is an edit column.
@@ -66,7 +69,7 @@ STOCK = Layout(
               fallback="available"),
         Field("available", ("Available", "Available (not editable)")),
     ),
-    key=("sku", "location"), entity="SKU",
+    key=("sku", "location"), entity="SKU", sums_rows=True,
 )
 
 LAYOUTS: dict[str, tuple[Layout, ...]] = {

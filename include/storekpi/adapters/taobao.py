@@ -66,11 +66,11 @@ REVIEWS = Layout(
 STOCK = Layout(
     PLATFORM, "stock", "inventory export",
     fields=(
-        Field("sku", ("商家编码",), required=True),
+        Field("sku", ("商家编码",)),
         Field("product_name", ("商品名称",), optional=True),
         Field("on_hand", ("库存", "可售库存", "库存数量"), kind="stock_level", required=True),
     ),
-    key=("sku",), entity="SKU",
+    key=("sku",), entity="SKU", sums_rows=True,
 )
 
 LAYOUTS: dict[str, tuple[Layout, ...]] = {

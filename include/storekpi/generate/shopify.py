@@ -208,22 +208,39 @@ def _reviews_file(store: Store, day: int) -> ExportFile:
 
 
 def _stock_file(store: Store, day: int) -> ExportFile:
+    """Two locations per SKU, with the quirks of real inventory exports (sources.md "Real exports"): a SKU the
+    Brooklyn store has none of is `not stocked` there, and the first SKU's warehouse count is split over two
+    variant rows sharing the SKU (Shopify does not enforce unique SKUs). Neither changes any SKU's total."""
     cat = store.catalogue
     skus = np.flatnonzero(cat.stocked)
     on_hand = store.stock[day, skus]
     warehouse = np.round(on_hand * 0.8).astype(np.int64)
     sku = np.repeat(skus, 2)
     per_location = np.column_stack([warehouse, on_hand - warehouse]).ravel()
+    location = np.arange(len(sku)) % 2
+    twin = np.zeros(len(sku), bool)
+    if len(sku) and per_location[0] > 1:
+        rows = np.r_[0, np.arange(len(sku))]
+        sku, location, per_location, twin = sku[rows], location[rows], per_location[rows], twin[rows]
+        per_location[0] //= 2
+        per_location[1] -= per_location[0]
+        twin[0] = True
+    not_stocked = (location == 1) & (per_location == 0)
     committed = np.minimum(per_location, (sku * 3 + day) % 3)
     n = len(sku)
+
+    def level(values: np.ndarray) -> pa.Array:
+        return choose(not_stocked, constant("not stocked", n), integers(values))
+
     columns = {
         "Handle": pick(cat.handle, sku), "Title": pick(cat.title, sku),
-        "Option1 Name": constant("Title", n), "Option1 Value": pick(cat.variant, sku),
-        "SKU": pick(cat.sku, sku), "Location": pick(["Main Warehouse NJ", "Brooklyn Store"], np.arange(n) % 2),
-        "Incoming (not editable)": integers(np.zeros(n, np.int64)),
-        "Committed (not editable)": integers(committed),
-        "Available (not editable)": integers(per_location - committed),
-        "On hand (current)": integers(per_location), "On hand (new)": integers(per_location),
+        "Option1 Name": constant("Title", n),
+        "Option1 Value": choose(twin, constant("Gift box", n), pick(cat.variant, sku)),
+        "SKU": pick(cat.sku, sku), "Location": pick(["Main Warehouse NJ", "Brooklyn Store"], location),
+        "Incoming (not editable)": level(np.zeros(n, np.int64)),
+        "Committed (not editable)": level(committed),
+        "Available (not editable)": level(per_location - committed),
+        "On hand (current)": level(per_location), "On hand (new)": level(per_location),
     }
     data = files.encode(csv_bytes(columns, eol="\r\n"), "utf-8-sig")  # saved from Excel: BOM and CRLF
     return ExportFile("stock", store.date(day), "inventory_export_1.csv", data, n)

@@ -38,22 +38,27 @@ def read(wh: Warehouse, sql: str, params: list[Any] | None = None) -> pd.DataFra
 
 # -- order facts, computed independently from raw -------------------------------------------------------------
 def order_facts_sql(config: StoreConfig) -> tuple[str, list[Any]]:
-    """CTEs ending in `order_facts`: the latest version of every order paid on or before D.
+    """CTEs ending in `order_facts`: the latest version of every order counted as paid on or before D.
 
     Takes the run date three times as parameters, after the returned ones. Exports dated after D are ignored (a
     rerun of an old date reproduces it); among the rest the file with the latest export date wins, ties to the
     path that sorts last. Order rows and line rows are resolved separately because Taobao delivers them in two
-    files.
+    files. Paid and Shopify money follow kpis.md "Order facts": a Financial Status that says paid stands in for a
+    missing Paid at (at Created at), a cash-on-delivery store's fulfilled, not cancelled order is paid when
+    fulfilled; tips are not merchandise; a tax-inclusive order's net sales drop the merchandise share of Taxes,
+    rounded half up to the cent (exactly: floor of a division by whole cents).
     """
-    platforms = ", ".join("(?, ?)" for _ in config.stores)
-    params: list[Any] = [value for store in config.stores for value in (store.id, store.platform)]
+    platforms = ", ".join("(?, ?, cast(? as boolean), cast(? as boolean))" for _ in config.stores)
+    params: list[Any] = [value for store in config.stores for value in
+                         (store.id, store.platform, store.prices_include_tax, store.cash_on_delivery)]
     sql = f"""
 store_platforms as (
-  select * from (values {platforms}) as p (store_id, platform)
+  select * from (values {platforms}) as p (store_id, platform, prices_include_tax, cash_on_delivery)
 ),
 order_versions as (
   select
-    o._store_id as store_id, o.order_id, o.paid_at, o.subtotal, o.order_discount, o.shipping, o.total,
+    o._store_id as store_id, o.order_id, o.status, o.created_at, o.paid_at, o.cancelled_at, o.fulfilled_at,
+    o.subtotal, o.order_discount, o.shipping, o.taxes, o.total,
     o._source_file as source_file, o._batch_id as batch_id,
     row_number() over (
       partition by o._store_id, o.order_id order by o._export_date desc, o._source_file desc, o._row_number desc
@@ -63,32 +68,76 @@ order_versions as (
 ),
 line_versions as (
   select
-    l._store_id as store_id, l.order_id, l.quantity, l.unit_price,
+    l._store_id as store_id, l.order_id, l.quantity, l.unit_price, l.sku, l.product_name,
     rank() over (
       partition by l._store_id, l.order_id order by l._export_date desc, l._source_file desc
     ) as version_rank
   from raw.order_lines as l
   where l._export_date <= ?
 ),
+latest_lines as (
+  select
+    l.store_id, l.order_id, l.quantity * l.unit_price as amount,
+    p.platform = 'shopify' and l.sku is null and lower(trim(l.product_name)) = 'tip' as is_tip
+  from line_versions as l
+  inner join store_platforms as p on p.store_id = l.store_id
+  where l.version_rank = 1
+),
 line_totals as (
-  select store_id, order_id, sum(quantity * unit_price) as gross_sales
-  from line_versions
-  where version_rank = 1
+  select
+    store_id, order_id,
+    sum(case when is_tip then 0 else amount end) as gross_sales,
+    sum(case when is_tip then amount else 0 end) as tips
+  from latest_lines
   group by store_id, order_id
 ),
-order_facts as (
+paid_orders as (
   select
-    o.store_id, o.order_id, cast(o.paid_at as date) as paid_date, p.platform, o.source_file, o.batch_id,
-    o.subtotal,
-    coalesce(l.gross_sales, 0) as gross_sales,
+    o.*, p.platform, p.prices_include_tax, coalesce(l.gross_sales, 0) as gross_sales, coalesce(l.tips, 0) as tips,
+    p.platform = 'shopify' and o.paid_at is null and o.created_at is not null
+      and lower(o.status) in ('paid', 'partially_paid', 'partially_refunded', 'refunded') as paid_by_status,
     case
-      when p.platform = 'taobao' then coalesce(o.total, 0) - coalesce(o.shipping, 0)
-      else coalesce(l.gross_sales, 0) - coalesce(o.order_discount, 0)
-    end as net_sales
+      when o.paid_at is not null then o.paid_at
+      when p.platform = 'shopify' and o.created_at is not null
+        and lower(o.status) in ('paid', 'partially_paid', 'partially_refunded', 'refunded') then o.created_at
+      when p.cash_on_delivery and o.cancelled_at is null then o.fulfilled_at
+    end as counted_paid_at
   from order_versions as o
   inner join store_platforms as p on p.store_id = o.store_id
   left join line_totals as l on l.store_id = o.store_id and l.order_id = o.order_id
-  where o.version_rank = 1 and o.paid_at is not null and cast(o.paid_at as date) <= ?
+  where o.version_rank = 1
+),
+shopify_tax as (
+  select
+    paid_orders.*,
+    case
+      when platform = 'shopify' and subtotal is not null
+        and coalesce(prices_include_tax,
+                     coalesce(taxes, 0) > 0
+                     and abs(coalesce(total, 0) - tips - subtotal - coalesce(shipping, 0)) <= 0.01)
+        and subtotal + coalesce(shipping, 0) > 0
+      then floor((2 * (coalesce(taxes, 0) * 100) * (subtotal * 100) + (subtotal + coalesce(shipping, 0)) * 100)
+                 / (2 * (subtotal + coalesce(shipping, 0)) * 100)) / 100
+      else 0
+    end as merchandise_tax
+  from paid_orders
+  where counted_paid_at is not null and cast(counted_paid_at as date) <= ?
+),
+order_facts as (
+  select
+    store_id, order_id, cast(counted_paid_at as date) as paid_date, platform, source_file, batch_id,
+    subtotal, shipping, taxes, total, tips,
+    paid_by_status,
+    case
+      when merchandise_tax = 0 then gross_sales
+      else round(gross_sales * (subtotal - merchandise_tax) / subtotal, 2)
+    end as gross_sales,
+    case
+      when platform = 'taobao' then coalesce(total, 0) - coalesce(shipping, 0)
+      when platform = 'shopify' and subtotal is not null then subtotal - merchandise_tax
+      else gross_sales - coalesce(order_discount, 0)
+    end as net_sales
+  from shopify_tax
 )"""
     return sql, params
 
@@ -123,9 +172,11 @@ def batch_order_warnings(wh: Warehouse, config: StoreConfig, run_date: date,
                          batch_id: str) -> tuple[pd.DataFrame, int]:
     """Paid orders not yet published that break a warning rule (flagged per rule), and how many were checked.
 
-    The rules (a Shopify Subtotal more than 0.01 from net_sales, negative discounts) are evaluated in SQL, in exact
-    decimals, so only offending orders reach pandas: a backfill of a million orders must not sit in memory.
-    Warnings look at exports not yet published only, so an old oddity does not warn again every night.
+    The rules (quality.md: a Shopify Total that is neither Subtotal + Shipping + Taxes nor, tax-inclusive,
+    Subtotal + Shipping within 0.01, tips aside; a Shopify order counted paid by its Financial Status without a
+    Paid at; negative discounts) are evaluated in SQL, in exact decimals, so only offending orders reach pandas: a
+    backfill of a million orders must not sit in memory. Warnings look at exports not yet published only, so an
+    old oddity does not warn again every night.
     """
     facts, params = order_facts_sql(config)
     sql = f"""
@@ -133,17 +184,21 @@ with {facts},
 batch as (
   select
     store_id, order_id, paid_date, platform, source_file, gross_sales, gross_sales - net_sales as discounts,
-    net_sales, subtotal,
-    case when platform = 'shopify' then abs(subtotal - net_sales) end as subtotal_difference
+    net_sales, subtotal, shipping, taxes, total, tips, paid_by_status
   from order_facts
   where {UNPUBLISHED}
 ),
 flagged as (
-  select *, coalesce(subtotal_difference > 0.01, false) as subtotal_mismatch, discounts < 0 as negative_discount
+  select
+    *,
+    coalesce(platform = 'shopify' and total is not null and subtotal is not null
+             and abs(total - tips - subtotal - coalesce(shipping, 0) - coalesce(taxes, 0)) > 0.01
+             and abs(total - tips - subtotal - coalesce(shipping, 0)) > 0.01, false) as total_mismatch,
+    discounts < 0 as negative_discount
   from batch
 ),
 offending as (
-  select * from flagged where subtotal_mismatch or negative_discount
+  select * from flagged where total_mismatch or paid_by_status or negative_discount
 )
 select o.*, n.checked
 from (select count(*) as checked from batch) as n

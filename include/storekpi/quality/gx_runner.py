@@ -86,8 +86,29 @@ def row_free_expectations() -> dict[str, type]:
 
         value: int = 0
 
-    class ExpectShopifySubtotalToMatchNetSales(gxe.ExpectTableRowCountToEqual):
-        """Rows are Shopify orders whose Subtotal is more than 0.01 from net_sales."""
+    class ExpectShopifyTotalToMatchSubtotalShippingTaxes(gxe.ExpectTableRowCountToEqual):
+        """Rows are Shopify orders whose Total (tips aside) is neither Subtotal + Shipping + Taxes nor, tax-inclusive,
+        Subtotal + Shipping within 0.01."""
+
+        value: int = 0
+
+    class ExpectShopifyPaidOrdersToHavePaidAt(gxe.ExpectTableRowCountToEqual):
+        """Rows are Shopify orders counted as paid by their Financial Status, without a Paid at."""
+
+        value: int = 0
+
+    class ExpectStockSkusToBeUniquePerLocation(gxe.ExpectTableRowCountToEqual):
+        """Rows are SKU-location pairs of a stock export listed on more than one row (summed)."""
+
+        value: int = 0
+
+    class ExpectStockRowsToHaveASku(gxe.ExpectTableRowCountToEqual):
+        """Rows are stock export files with rows without SKU, and how many."""
+
+        value: int = 0
+
+    class ExpectOrderLinesToAgreeOnOrderFields(gxe.ExpectTableRowCountToEqual):
+        """Rows are orders whose lines differed by less than a day in an order field (first line's value taken)."""
 
         value: int = 0
 
@@ -101,8 +122,11 @@ def row_free_expectations() -> dict[str, type]:
 
         value: int = 0
 
-    classes = (ExpectTrafficSourcesToMapToAChannel, ExpectNoMissingDates, ExpectOnHandToBeInteger, ExpectExportsToCoverRunDate,
-               ExpectNoMissingTrafficDays, ExpectShopifySubtotalToMatchNetSales, ExpectDiscountsToBeNonNegative)
+    classes = (ExpectTrafficSourcesToMapToAChannel, ExpectNoMissingDates, ExpectOnHandToBeInteger,
+               ExpectExportsToCoverRunDate, ExpectNoMissingTrafficDays,
+               ExpectShopifyTotalToMatchSubtotalShippingTaxes, ExpectShopifyPaidOrdersToHavePaidAt,
+               ExpectDiscountsToBeNonNegative, ExpectStockSkusToBeUniquePerLocation, ExpectStockRowsToHaveASku,
+               ExpectOrderLinesToAgreeOnOrderFields)
     return {_snake(cls.__name__): cls for cls in classes}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from storekpi.config import StoreConfig
-from storekpi.quality import frames
+from storekpi.quality import export_warnings, frames
 from storekpi.warehouse import Warehouse
 
 BLOCKING = True
@@ -151,6 +151,7 @@ def warning_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id
                     "a traffic row for every day between the store's first and last traffic day"),
         ]),
         *order_batches(wh, run_date, config, batch_id),
+        *export_batches(wh, batch_id),
     ]
 
 
@@ -158,15 +159,46 @@ def order_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id: 
     """Tonight's orders, checked in SQL: each frame holds the offending orders only (row-free checks)."""
     orders, checked = frames.batch_order_warnings(wh, config, run_date, batch_id)
     keys = ["store_id", "order_id", "paid_date", "source_file"]
-    subtotal = orders.loc[orders["subtotal_mismatch"].astype(bool)].reset_index(drop=True)
+    total = orders.loc[orders["total_mismatch"].astype(bool)].reset_index(drop=True)
+    by_status = orders.loc[orders["paid_by_status"].astype(bool)].reset_index(drop=True)
     negative = orders.loc[orders["negative_discount"].astype(bool)].reset_index(drop=True)
     return [
-        Batch("orders", "orders_subtotal", subtotal, keys, [
-            Check("expect_shopify_subtotal_to_match_net_sales", {}, "raw.orders", "subtotal", WARNING,
-                  "Shopify Subtotal equals net_sales within 0.01", ("subtotal", "net_sales", "subtotal_difference")),
+        Batch("orders", "orders_total", total, keys, [
+            Check("expect_shopify_total_to_match_subtotal_shipping_taxes", {}, "raw.orders", "total", WARNING,
+                  "Shopify Total (tips aside) is Subtotal + Shipping + Taxes, or Subtotal + Shipping when prices "
+                  "include tax, within 0.01", ("subtotal", "shipping", "taxes", "tips", "total")),
+        ], population=checked),
+        Batch("orders", "orders_paid_without_paid_at", by_status, keys, [
+            Check("expect_shopify_paid_orders_to_have_paid_at", {}, "raw.orders", "paid_at", WARNING,
+                  "Shopify orders counted as paid by their Financial Status carry a Paid at (else they count at "
+                  "Created at)", ("net_sales",)),
         ], population=checked),
         Batch("orders", "orders_discounts", negative, keys, [
             Check("expect_discounts_to_be_non_negative", {}, "raw.orders", "discounts", WARNING, "discounts >= 0",
                   ("gross_sales", "net_sales", "discounts")),
         ], population=checked),
+    ]
+
+
+def export_batches(wh: Warehouse, batch_id: str) -> list[Batch]:
+    """Rows that loaded but need a person: duplicate SKU rows (summed), stock rows without SKU, and orders whose
+    lines differed by less than a day in an order field."""
+    duplicates, pairs = export_warnings.duplicate_skus(wh, batch_id)
+    unnamed, rows = export_warnings.rows_without_sku(wh, batch_id)
+    differing, orders = export_warnings.orders_with_line_differences(wh, batch_id)
+    return [
+        Batch("stock", "stock_duplicate_skus", duplicates, ["store_id", "source_file", "sku", "location"], [
+            Check("expect_stock_skus_to_be_unique_per_location", {}, "raw.stock", "sku", WARNING,
+                  "each SKU appears once per location in a stock export (duplicates are summed)",
+                  ("stock_rows", "on_hand")),
+        ], population=pairs),
+        Batch("stock", "stock_rows_without_sku", unnamed, ["store_id", "source_file"], [
+            Check("expect_stock_rows_to_have_a_sku", {}, "raw.stock", "sku", WARNING,
+                  "every stock row has a SKU (rows without one stay out of SKU marts)", ("rows_without_sku",)),
+        ], population=rows),
+        Batch("orders", "orders_line_differences", differing, ["store_id", "source_file", "order_id"], [
+            Check("expect_order_lines_to_agree_on_order_fields", {}, "raw.orders", "line_differences", WARNING,
+                  "the lines of an order carry the same order-level values (less than a day apart, the first "
+                  "line's value is taken)", ("line_differences",)),
+        ], population=orders),
     ]
