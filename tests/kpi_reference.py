@@ -136,6 +136,12 @@ def expected_kpi_store_daily(raw: dict[str, pd.DataFrame], orders: pd.DataFrame,
     frame["platform"] = frame["store_id"].map(stores["platform"])
     frame["currency"] = frame["store_id"].map(stores["currency"])
     frame["daily_orders_target"] = frame["store_id"].map(stores["daily_orders_min"])
+    # customers.md: repurchase_rate_30d and loyal_customers, the segments recomputed for every date
+    from tests.customer_reference import expected_customer_daily
+
+    customer = expected_customer_daily(orders, raw["stores"], frame[["store_id", "date"]])
+    frame["repurchase_rate_30d"] = customer["repurchase_rate_30d"].to_numpy()
+    frame["loyal_customers"] = customer["loyal_customers"].to_numpy()
     return frame
 
 

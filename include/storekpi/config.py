@@ -25,7 +25,9 @@ DEFAULT_THRESHOLDS = {
     "cover_days_min": 7,
     "discount_floor": 0.70,
     "max_quarantine_share": 0.05,
+    "loyal_min_orders": 3,  # customers.md: orders in 365 days that make a recent customer loyal
 }
+WHOLE_THRESHOLDS = ("loyal_min_orders",)  # counts: a whole number of at least 1
 DEFAULT_PROMO_DAYS = ("06-18", "11-11", "12-12")
 STORE_ID = re.compile(r"^[a-z0-9_]+$")
 PROMO_DAY = re.compile(r"^(\d{4}-)?\d{2}-\d{2}$")
@@ -139,6 +141,8 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
                                   f"(known: {', '.join(DEFAULT_THRESHOLDS)})")
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{path}: {label}.{key} must be a number, got {value!r}")
+            if key in WHOLE_THRESHOLDS and (value != int(value) or value < 1):
+                raise ConfigError(f"{path}: {label}.{key} must be a whole number of at least 1, got {value!r}")
             thresholds[key] = value
     promo = list(defaults.get("promo_days", DEFAULT_PROMO_DAYS)) + list(entry.get("promo_days") or [])
     for day in promo:

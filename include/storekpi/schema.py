@@ -101,6 +101,7 @@ CONFIG: dict[str, dict[str, str]] = {
         "cover_days_min": "DOUBLE PRECISION",
         "discount_floor": "DOUBLE PRECISION",
         "max_quarantine_share": "DOUBLE PRECISION",
+        "loyal_min_orders": "INTEGER",
     },
     # one row per store and promo date, with MM-DD rules expanded over the years the data spans
     "promo_days": {
@@ -194,4 +195,8 @@ def ddl() -> list[str]:
     """Statements that create every storekpi-owned schema and table (idempotent)."""
     statements = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in ("raw", "quarantine", "audit")]
     statements += [create_table_sql(s, t, c) for s, t, c in all_tables()]
+    # raw.stores is rewritten every run: a warehouse built before a new store key gains its column here
+    statements += [f'ALTER TABLE raw.{table} ADD COLUMN IF NOT EXISTS "{name}" {sql_type}'
+                   for table, columns in CONFIG.items() for name, sql_type in columns.items()
+                   if "NOT NULL" not in sql_type]
     return statements

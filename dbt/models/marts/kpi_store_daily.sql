@@ -80,6 +80,12 @@ snapshots as (
 
 ),
 
+customer_daily as (
+
+    select * from {{ ref('int_customer_daily') }}
+
+),
+
 joined as (
 
     select
@@ -106,7 +112,9 @@ joined as (
         cast(snapshots.skus_stockout as bigint) as skus_stockout,
         cast(snapshots.skus_low_cover as bigint) as skus_low_cover,
         snapshots.skus_selling_28d,
-        stores.daily_orders_min as daily_orders_target
+        stores.daily_orders_min as daily_orders_target,
+        customer_daily.repurchase_rate_30d,
+        customer_daily.loyal_customers
     from store_days
     inner join stores
         on store_days.store_id = stores.store_id
@@ -128,6 +136,9 @@ joined as (
     left join snapshots
         on store_days.store_id = snapshots.store_id
         and store_days."date" = snapshots."date"
+    left join customer_daily
+        on store_days.store_id = customer_daily.store_id
+        and store_days."date" = customer_daily."date"
 
 ),
 
@@ -163,7 +174,9 @@ final as (
         skus_stockout,
         skus_low_cover,
         {{ safe_divide('skus_selling_28d', 'skus_in_snapshot') }} as sell_through_rate_28d,
-        daily_orders_target
+        daily_orders_target,
+        repurchase_rate_30d,
+        loyal_customers
     from joined
 
 )

@@ -17,7 +17,8 @@ renamed as (
         daily_orders_min,
         cover_days_min,
         discount_floor,
-        max_quarantine_share
+        max_quarantine_share,
+        loyal_min_orders
 
     from source
 
