@@ -38,6 +38,22 @@ def salt_for(target: Target) -> str:
     return _postgres_salt(target)
 
 
+def existing_salt(target: Target) -> str | None:
+    """The warehouse's salt if it has one, creating nothing: a reader (`storekpi customers`) must hash exactly as
+    ingest did, and a new random salt would match no customer."""
+    salt = os.environ.get(SALT_ENV)
+    if salt:
+        return salt
+    if target.kind == "duckdb":
+        path = target.path.with_name(target.path.name + ".salt")
+        return (path.read_text().strip() or None) if path.is_file() else None
+    with Warehouse(target) as wh:
+        if not wh.table_exists("audit", "settings"):
+            return None
+        rows = wh.query("select value from audit.settings where key = 'pii_salt'")
+    return rows[0][0] if rows else None
+
+
 def _file_salt(target: Target) -> str:
     path = target.path.with_name(target.path.name + ".salt")
     if not path.exists():
