@@ -50,33 +50,38 @@ def parse_segments(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def read_export(path: Path, salt: str) -> Export:
-    """Identifiers of one orders export of any platform (sources.md), each with its customer_key."""
+def read_exports(paths: list[Path], salt: str) -> list[Export]:
+    """Identifiers of each orders export of any platform (sources.md), each with its customer_key. One DuckDB
+    connection reads every file and one `pii.customer_key` call hashes every identifier."""
     import duckdb
 
-    if not path.is_file():
-        raise ConfigError(f"--match: file not found: {path}")
+    read: list[tuple[Path, str, list[str]]] = []
     with duckdb.connect() as con:
         parsing.install(con)
-        try:
-            rows = reading.load(con, path, ORDER_LAYOUTS, str(path), "_sk_match")
-        except reading.FileRejected as exc:
-            raise ConfigError(f"--match: {path} is not an orders export ({exc.reason}): {exc.message}") from None
-        layout = rows.layout
-        identity = next((f.name for f in layout.fields if f.kind == "identity"), None)
-        if identity is None:  # a Taobao line report: orders, but no buyer on it
-            log.info("customers: %s (%s) names no customers", path, layout.name)
-            return Export(path, layout.platform, [])
-        # cleaned as ingest cleans a cell before hashing it (="…" unwrapped, trimmed); first appearance wins
-        identifiers = [row[0] for row in con.execute(f"""
-            select identifier from (
-                select sk_clean("{identity}") as identifier, min(_row_number) as first_row
-                from _sk_match group by 1
-            ) where identifier is not null order by first_row""").fetchall()]
-    keys = pii.customer_key(identifiers, salt)
-    identities = [(value, key) for value, key in zip(identifiers, keys) if key is not None]
-    log.info("customers: %s (%s): %d identities", path, layout.name, len(identities))
-    return Export(path, layout.platform, identities)
+        for index, path in enumerate(paths):
+            if not path.is_file():
+                raise ConfigError(f"--match: file not found: {path}")
+            name = f"_sk_match{index}"
+            try:
+                rows = reading.load(con, path, ORDER_LAYOUTS, str(path), name)
+            except reading.FileRejected as exc:
+                raise ConfigError(f"--match: {path} is not an orders export ({exc.reason}): {exc.message}") \
+                    from None
+            layout = rows.layout
+            identity = next((f.name for f in layout.fields if f.kind == "identity"), None)
+            identifiers = []
+            if identity is not None:  # a Taobao line report is orders, but names no buyer
+                # cleaned as ingest cleans a cell before hashing it (="…" unwrapped, trimmed); first appearance wins
+                identifiers = [row[0] for row in con.execute(f"""
+                    select identifier from (
+                        select sk_clean("{identity}") as identifier, min(_row_number) as first_row
+                        from {name} group by 1
+                    ) where identifier is not null order by first_row""").fetchall()]
+            reading.release(con, name)
+            read.append((path, layout.platform, identifiers))
+            log.info("customers: %s (%s): %d identities", path, layout.name, len(identifiers))
+    keys = iter(pii.customer_key([value for _, _, values in read for value in values], salt))
+    return [Export(path, platform, [(value, next(keys)) for value in values]) for path, platform, values in read]
 
 
 def find(warehouse: str, segments: str, files: list[str], *, store: str | None = None,
@@ -93,7 +98,7 @@ def find(warehouse: str, segments: str, files: list[str], *, store: str | None =
                           "salt its runs used, or restore the .salt file kept beside it): customer keys cannot "
                           "be matched")
     stores = _stores(target, store)
-    exports = [read_export(Path(name), salt) for name in files]
+    exports = read_exports([Path(name) for name in files], salt)
     for export in exports:
         if export.platform not in stores.values():
             where = f"--store {store} is on {stores[store]}" if store else "no store of the warehouse is on it"
