@@ -7,12 +7,12 @@ quality gate, 2 usage or configuration error (the message names the option or fi
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
 import re
 import sys
+import traceback
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stores", help="store configuration (default: <landing>/stores.yml)")
     run.add_argument("--outbox", help="write e-mails as .eml files here instead of sending them")
     run.add_argument("--reports", help="report folder (default: reports/ beside the warehouse file)")
+    run.add_argument("--verbose", action="store_true", help="stream Airflow's and storekpi's full logs to stderr")
 
     gen = sub.add_parser("generate", help="write a realistic demo landing folder")
     gen.add_argument("--out", required=True, help="landing folder to write")
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="generate a demo landing folder and run the nightly pipeline on it")
     demo.add_argument("--dir", default="demo", help="where the demo lives (default ./demo)")
+    demo.add_argument("--verbose", action="store_true", help="stream Airflow's and storekpi's full logs to stderr")
 
     forget = sub.add_parser("forget", help="remove one landing file's rows from raw; rebuilt on the next run")
     forget.add_argument("path", help="the file, as a path inside the landing folder or relative to it")
@@ -67,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="DuckDB file path or postgresql:// URL (default $STOREKPI_WAREHOUSE)")
     forget.add_argument("--landing", default=os.environ.get("STOREKPI_LANDING"),
                         help="landing folder, to resolve PATH (default $STOREKPI_LANDING)")
+
+    status = sub.add_parser("status", help="the last runs, each store's freshness, quarantine and blocking reasons")
+    status.add_argument("--warehouse", default=os.environ.get("STOREKPI_WAREHOUSE"),
+                        help="DuckDB file path or postgresql:// URL (default $STOREKPI_WAREHOUSE)")
+    status.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
     customers = sub.add_parser("customers", help="list the shop's own identifiers of the customers in a segment")
     customers.add_argument("--warehouse", default=os.environ.get("STOREKPI_WAREHOUSE"),
@@ -82,21 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("STOREKPI_LOG_LEVEL", "INFO"), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = None
     try:
         args = build_parser().parse_args(argv)
         return {"run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "forget": cmd_forget,
-                "customers": cmd_customers}[args.command](args)
+                "status": cmd_status, "customers": cmd_customers}[args.command](args)
     except StorekpiError as exc:
         print(f"storekpi: error: {exc}", file=sys.stderr)
+        if args is not None and args.command in ("run", "demo"):  # stdout still ends with the run's JSON line
+            print(json.dumps({"status": "failed", "date": getattr(args, "date", None), "message": str(exc)},
+                             ensure_ascii=False))
         return exc.exit_code
 
 
 def execute(*, landing: str, warehouse: str, date: str, stores: str | None = None, outbox: str | None = None,
-            reports: str | None = None) -> tuple[int, dict]:
+            reports: str | None = None, verbose: bool = False) -> tuple[int, dict]:
     """Validate, run the DAG through Airflow, and return (exit code, JSON summary)."""
     from storekpi.runspec import RunSpec, RunSummary
+    from storekpi.warehouse import as_connection
 
     run_key = f"{date}_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
+    warehouse = as_connection(warehouse)  # a postgresql:// URL becomes this run's Airflow connection
     spec = RunSpec.resolve(landing=landing, warehouse=warehouse, date=date, stores=stores, outbox=outbox,
                            reports=reports, run_key=run_key)
     from storekpi import config, landing as landing_mod
@@ -104,21 +117,28 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     landing_mod.discover(spec.landing, config.load(spec.stores), spec.date)  # fail fast with exit 2
 
     from storekpi import airflow_runner, pipeline
+    from storekpi.console import RunConsole, log_path
     from storekpi.warehouse import exclusive
 
     summary = RunSummary(spec)
     summary.update(status="running")
+    run_log = log_path(run_key)
     try:
         with exclusive(spec.target):
             try:
-                with _stdout_to_stderr():  # Airflow logs to stdout; ours ends with the JSON summary
-                    state = airflow_runner.run_dag(spec)
+                with RunConsole(run_key, verbose=verbose) as console:  # Airflow's output to the run's log
+                    state = airflow_runner.run_dag(spec, make_listener=console.airflow_listener)
             except Exception as exc:  # noqa: BLE001 - Airflow itself failed; the summary must still be printed
-                log.exception("run failed")
+                run_log.parent.mkdir(parents=True, exist_ok=True)
+                with open(run_log, "a", encoding="utf-8") as handle:  # the traceback goes to the log, not the console
+                    handle.write(f"run failed:\n{traceback.format_exc()}")
                 state = "failed"
                 pipeline.abandon(spec, f"{type(exc).__name__}: {exc}")
-            if state != "success" and summary.read().get("status") not in ("blocked", "failed"):
-                pipeline.abandon(spec, f"DAG run ended {state}; see the task logs under {airflow_runner.state_dir()}")
+            status = summary.read().get("status")
+            if status == "running":  # the DAG run ended without its steps deciding: never report "running"
+                pipeline.abandon(spec, f"the DAG run ended {state} before the pipeline finished; see {run_log}")
+            elif state != "success" and status not in ("blocked", "failed"):
+                pipeline.abandon(spec, f"DAG run ended {state}; see {run_log}")
     except BusyError as exc:  # nothing was touched: another run holds the warehouse
         log.error("%s", exc)
         state = "failed"
@@ -127,26 +147,15 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     code = {"published": 0, "blocked": 3}.get(result["status"], 1)
     if code == 0 and state != "success":
         code = 1
+    if result["status"] != "published":  # one clear message on the console; the details are in the log
+        print(f"storekpi: run for {spec.date} {result['status']}: {result.get('message') or 'see the log'} "
+              f"(log: {run_log})", file=sys.stderr)
     return code, result
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr():
-    """Send everything written to stdout (also by child loggers holding the fd) to stderr for a while."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     code, result = execute(landing=args.landing, warehouse=args.warehouse, date=args.date, stores=args.stores,
-                           outbox=args.outbox, reports=args.reports)
+                           outbox=args.outbox, reports=args.reports, verbose=args.verbose)
     print(json.dumps(result, ensure_ascii=False))
     return code
 
@@ -174,7 +183,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     day = generate.DEFAULT_END_DATE.isoformat()
     warehouse = root / "warehouse.duckdb"
     code, result = execute(landing=str(landing), warehouse=str(warehouse), date=day, outbox=str(root / "outbox"),
-                           reports=str(root / "reports"))
+                           reports=str(root / "reports"), verbose=args.verbose)
     print(_demo_text(result, root))
     print(json.dumps(result, ensure_ascii=False))
     return code
@@ -229,7 +238,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     target = warehouse.Target(args.warehouse)
     target.validate()
     relpath = _landing_relpath(args.path, args.landing)
-    if target.kind == "duckdb" and not target.path.exists():
+    if not warehouse.exists(target):
         raise ConfigError(f"--warehouse {target.path} does not exist: nothing to forget")
     with warehouse.open_published(target) as wh:
         known = wh.table_exists("audit", "files") and wh.query("select 1 from audit.files where path = ?",
@@ -242,9 +251,20 @@ def cmd_forget(args: argparse.Namespace) -> int:
         with warehouse.open_build(target, key, fresh=True) as wh:
             wh.ensure_schema()
             removed = ingest.forget(wh, relpath)
-        if target.kind == "duckdb":
-            warehouse.publish(target, key)
+        warehouse.publish_in_place_change(target, key)
     print(json.dumps({"forgotten": relpath, "rows_removed": removed}, ensure_ascii=False))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from storekpi import status, warehouse
+
+    if not args.warehouse:
+        raise ConfigError("--warehouse is required (or set STOREKPI_WAREHOUSE)")
+    target = warehouse.Target(args.warehouse)
+    target.validate()
+    result = status.collect(target)
+    print(json.dumps(result, ensure_ascii=False) if args.json else status.render_text(result))
     return 0
 
 

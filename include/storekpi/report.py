@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from storekpi.alerts import RULES, bridge_sentence, format_value
+from storekpi.alerts import bridge_sentence, format_value, rule_views
 from storekpi.config import ROLES, Store, StoreConfig
+from storekpi.spreadsheet import neutralised_frame
 from storekpi.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ def write_extracts(wh: Warehouse, run_date: date, day_dir: Path) -> list[Path]:
             continue
         frame = wh.query_df(f"select * from marts.{mart} where {where} order by 1, 2", [run_date])
         path = day_dir / f"{mart}.csv"
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        # no cell runs as a formula; CRLF line ends (RFC 4180) make the writer quote a CR inside a value
+        neutralised_frame(frame).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
         written.append(path)
     return written
 
@@ -155,6 +157,8 @@ def _load(wh: Warehouse, run_date: date) -> dict[str, pd.DataFrame]:
             from audit.dq_results where run_id in (select run_id from last_run)
             order by success, blocking desc, suite, expectation""", []),
     }
+    units = {rule: view.unit for rule, view in rule_views().items()}
+    data["alerts"]["unit"] = data["alerts"]["rule"].map(units).fillna("count") if len(data["alerts"]) else []
     from storekpi import report_customers  # imports this module: imported late
 
     data.update(report_customers.load(wh, run_date))
@@ -214,8 +218,7 @@ def _alerts_table(alerts: pd.DataFrame, config: StoreConfig | None = None) -> st
     names = {s.id: s.name for s in config.stores} if config else {}
     rows = []
     for alert in alerts.itertuples(index=False):
-        view = RULES.get(alert.rule)
-        unit = view.unit if view else "count"
+        unit = alert.unit
         store = f"<td>{esc(names.get(alert.store_id, alert.store_id))}</td>" if config else ""
         rows.append(f"<tr>{store}<td>{esc(alert.rule)}</td><td class=\"sev-{esc(alert.severity)}\">"
                     f"{esc(alert.severity)}</td><td>{esc(alert.sku if isinstance(alert.sku, str) else '')}</td>"

@@ -80,6 +80,12 @@ snapshots as (
 
 ),
 
+ad_days as (  -- marketing.md: NULL for a store without any ad_spend export
+
+    select * from {{ ref('int_store_ad_days') }}
+
+),
+
 customer_daily as (
 
     select * from {{ ref('int_customer_daily') }}
@@ -113,6 +119,8 @@ joined as (
         cast(snapshots.skus_low_cover as bigint) as skus_low_cover,
         snapshots.skus_selling_28d,
         stores.daily_orders_min as daily_orders_target,
+        ad_days.ad_spend,
+        ad_days.attributed_sales,
         customer_daily.repurchase_rate_30d,
         customer_daily.loyal_customers
     from store_days
@@ -136,6 +144,9 @@ joined as (
     left join snapshots
         on store_days.store_id = snapshots.store_id
         and store_days."date" = snapshots."date"
+    left join ad_days
+        on store_days.store_id = ad_days.store_id
+        and store_days."date" = ad_days."date"
     left join customer_daily
         on store_days.store_id = customer_daily.store_id
         and store_days."date" = customer_daily."date"
@@ -175,6 +186,11 @@ final as (
         skus_low_cover,
         {{ safe_divide('skus_selling_28d', 'skus_in_snapshot') }} as sell_through_rate_28d,
         daily_orders_target,
+        ad_spend,
+        attributed_sales,
+        {{ safe_divide('net_sales', 'ad_spend') }} as mer,
+        {{ safe_divide('ad_spend', 'net_sales') }} as ad_spend_share,
+        {{ safe_divide('ad_spend', 'new_buyers') }} as new_buyer_cac,
         repurchase_rate_30d,
         loyal_customers
     from joined

@@ -96,7 +96,12 @@ def row_free_expectations() -> dict[str, type]:
 
         value: int = 0
 
-    classes = (ExpectNoMissingDates, ExpectOnHandToBeInteger, ExpectExportsToCoverRunDate,
+    class ExpectTrafficSourcesToMapToAChannel(gxe.ExpectTableRowCountToEqual):
+        """Rows are traffic sources that no channel rule maps (marketing.md): they count as `other`."""
+
+        value: int = 0
+
+    classes = (ExpectTrafficSourcesToMapToAChannel, ExpectNoMissingDates, ExpectOnHandToBeInteger, ExpectExportsToCoverRunDate,
                ExpectNoMissingTrafficDays, ExpectShopifySubtotalToMatchNetSales, ExpectDiscountsToBeNonNegative)
     return {_snake(cls.__name__): cls for cls in classes}
 
