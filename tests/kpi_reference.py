@@ -139,6 +139,12 @@ def expected_kpi_store_daily(raw: dict[str, pd.DataFrame], orders: pd.DataFrame,
     # marketing.md: these raw frames hold no ad_spend export, so every ad column is NULL (unknown), never 0
     for column in ("ad_spend", "attributed_sales", "mer", "ad_spend_share", "new_buyer_cac"):
         frame[column] = np.nan
+    # customers.md: repurchase_rate_30d and loyal_customers, the segments recomputed for every date
+    from tests.customer_reference import expected_customer_daily
+
+    customer = expected_customer_daily(orders, raw["stores"], frame[["store_id", "date"]])
+    frame["repurchase_rate_30d"] = customer["repurchase_rate_30d"].to_numpy()
+    frame["loyal_customers"] = customer["loyal_customers"].to_numpy()
     return frame
 
 

@@ -1,4 +1,4 @@
-"""`storekpi` command line: run, generate, demo, forget (spec README, "Command line").
+"""`storekpi` command line: run, generate, demo, forget, customers (spec README, "Command line").
 
 The last line on stdout of `run` and `demo` is the run's JSON summary; exit codes: 0 published, 3 blocked by a
 quality gate, 2 usage or configuration error (the message names the option or file), 1 any other failure.
@@ -74,6 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--warehouse", default=os.environ.get("STOREKPI_WAREHOUSE"),
                         help="DuckDB file path or postgresql:// URL (default $STOREKPI_WAREHOUSE)")
     status.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    customers = sub.add_parser("customers", help="list the shop's own identifiers of the customers in a segment")
+    customers.add_argument("--warehouse", default=os.environ.get("STOREKPI_WAREHOUSE"),
+                           help="DuckDB file path or postgresql:// URL (default $STOREKPI_WAREHOUSE)")
+    customers.add_argument("--segment", required=True, help="segment name(s), comma-separated (customers.md)")
+    customers.add_argument("--match", required=True, nargs="+", metavar="FILE",
+                           help="the shop's own order exports to take identifiers from")
+    customers.add_argument("--store", help="only this store (default: every store on the exports' platform)")
+    customers.add_argument("--out", help="CSV file to write (default: stdout)")
     return parser
 
 
@@ -84,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return {"run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "forget": cmd_forget,
-                "status": cmd_status}[args.command](args)
+                "status": cmd_status, "customers": cmd_customers}[args.command](args)
     except StorekpiError as exc:
         print(f"storekpi: error: {exc}", file=sys.stderr)
         if args is not None and args.command in ("run", "demo"):  # stdout still ends with the run's JSON line
@@ -275,6 +284,17 @@ def _landing_relpath(path: str, landing: str | None) -> str:
     if len(parts) > 4 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[-2]):
         return "/".join(parts[-4:])
     return candidate.as_posix()
+
+
+def cmd_customers(args: argparse.Namespace) -> int:
+    from storekpi import customers
+
+    if not args.warehouse:
+        raise ConfigError("--warehouse is required (or set STOREKPI_WAREHOUSE)")
+    matched = customers.find(args.warehouse, args.segment, args.match, store=args.store, out=args.out)
+    if args.out:  # with the CSV on stdout, nothing else may be printed there
+        print(json.dumps({"customers": matched, "out": args.out}, ensure_ascii=False))
+    return 0
 
 
 if __name__ == "__main__":

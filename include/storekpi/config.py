@@ -27,7 +27,9 @@ DEFAULT_THRESHOLDS = {
     "max_quarantine_share": 0.05,
     "roas_min": 2.0,  # marketing.md: a campaign-day below this ROAS alerts ...
     "min_campaign_spend": 50,  # ... when it spent at least this much
+    "loyal_min_orders": 3,  # customers.md: orders in 365 days that make a recent customer loyal
 }
+WHOLE_THRESHOLDS = ("loyal_min_orders",)  # counts: a whole number of at least 1
 CHANNELS = ("direct", "organic_search", "paid_ads", "marketplace", "social", "email", "affiliate", "referral",
             "other")
 DEFAULT_PROMO_DAYS = ("06-18", "11-11", "12-12")
@@ -155,6 +157,8 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
                                   f"(known: {', '.join(DEFAULT_THRESHOLDS)})")
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{path}: {label}.{key} must be a number, got {value!r}")
+            if key in WHOLE_THRESHOLDS and (value != int(value) or value < 1):
+                raise ConfigError(f"{path}: {label}.{key} must be a whole number of at least 1, got {value!r}")
             thresholds[key] = value
     promo = list(defaults.get("promo_days", DEFAULT_PROMO_DAYS)) + list(entry.get("promo_days") or [])
     for day in promo:

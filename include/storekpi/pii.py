@@ -35,6 +35,12 @@ def salt_for(target: Target) -> str:
     return stored_salt(target)
 
 
+def existing_salt(target: Target) -> str | None:
+    """The warehouse's salt if it has one, creating nothing: a reader (`storekpi customers`) must hash exactly as
+    ingest did, and a new random salt would match no customer."""
+    return os.environ.get(SALT_ENV) or stored_salt(target, create=False)
+
+
 def normalised_sql(column: str) -> str:
     """SQL normalising an identifier column (NULL when empty)."""
     return f"nullif(lower(trim({column}, {_TRIM})), '')"

@@ -46,7 +46,7 @@ ROLE_OWNS = {  # role -> (store subsection anchor suffix, what it is)
     "ops": (("kpis", "KPIs"), ("discounts", "discount violations")),
     "merchandiser": (("stock", "stock cover"),),
     "marketing": (("trends", "traffic and sales trends"), ("marketing", "traffic sources and ad spend")),
-    "customer_service": (("kpis", "review rate"),),
+    "customer_service": (("kpis", "review rate"), ("customers", "customer segments and repurchase")),
     "data": (("quality", "data quality"),),
 }
 # (column, label, unit, stores.yml threshold the value must reach, if any)
@@ -114,6 +114,9 @@ def _frame(wh: Warehouse, schema: str, table: str, sql: str, params: list) -> pd
     return wh.query_df(sql, params)
 
 
+frame_or_empty = _frame  # for the sections kept in their own modules (report_customers)
+
+
 def _load(wh: Warehouse, run_date: date) -> dict[str, pd.DataFrame]:
     first = run_date - timedelta(days=TREND_DAYS - 1)
     data = {
@@ -161,6 +164,9 @@ def _load(wh: Warehouse, run_date: date) -> dict[str, pd.DataFrame]:
     data["marketing"] = report_marketing.load(wh, run_date, TREND_DAYS, _frame)
     units = {rule: view.unit for rule, view in rule_views().items()}
     data["alerts"]["unit"] = data["alerts"]["rule"].map(units).fillna("count") if len(data["alerts"]) else []
+    from storekpi import report_customers  # imports this module: imported late
+
+    data.update(report_customers.load(wh, run_date))
     for frame in (f for f in data.values() if isinstance(f, pd.DataFrame)):
         for column in ("date", "latest_export", "cohort_month"):
             if column in frame.columns:
@@ -258,6 +264,10 @@ def _store_section(store: Store, run_date: date, data: dict) -> str:
     out.append(_violations(store, _of_store(data["violations"], store.id)))
     out.append(f'<h3 id="store-{sid}-cohorts">Repurchase cohorts (90 days)</h3>')
     out.append(_cohorts(_of_store(data["cohorts"], store.id)))
+    from storekpi import report_customers
+
+    out.append(f'<h3 id="store-{sid}-customers">Customers</h3>')
+    out.append(report_customers.section(store, run_date, daily, data))
     out.append(f'<h3 id="store-{sid}-quality">Data quality</h3>')
     out.append(_store_quality(store, run_date, data))
     out.append("</section>")

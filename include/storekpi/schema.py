@@ -130,6 +130,7 @@ CONFIG: dict[str, dict[str, str]] = {
         "cash_on_delivery": "BOOLEAN",
         "roas_min": "DOUBLE PRECISION",  # marketing.md
         "min_campaign_spend": "DOUBLE PRECISION",
+        "loyal_min_orders": "INTEGER",
     },
     # marketing.md: stores.yml `channels:` (defaults merged into each store), ahead of the channel_map seed
     "store_channels": {
@@ -230,4 +231,8 @@ def ddl() -> list[str]:
     """Statements that create every storekpi-owned schema and table (idempotent)."""
     statements = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in ("raw", "quarantine", "audit")]
     statements += [create_table_sql(s, t, c) for s, t, c in all_tables()]
+    # raw.stores is rewritten every run: a warehouse built before a new store key gains its column here
+    statements += [f'ALTER TABLE raw.{table} ADD COLUMN IF NOT EXISTS "{name}" {sql_type}'
+                   for table, columns in CONFIG.items() for name, sql_type in columns.items()
+                   if "NOT NULL" not in sql_type]
     return statements

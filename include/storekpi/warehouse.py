@@ -318,12 +318,22 @@ def publish_in_place_change(target: Target, run_key: str) -> None:
         publish(target, run_key)
 
 
-def stored_salt(target: Target) -> str:
+def stored_salt(target: Target, *, create: bool = True) -> str | None:
     """The warehouse's personal-data salt (pii.py), created on first use: in `<file>.salt` beside a DuckDB file
-    (mode 0600), in `audit.settings` on PostgreSQL (the one place every worker of a deployment shares)."""
+    (mode 0600), in `audit.settings` on PostgreSQL (the one place every worker of a deployment shares). With
+    `create=False`, None when there is none yet (a reader must not invent one)."""
     import logging
     import secrets
 
+    if not create:
+        if target.kind == "postgres":
+            with Warehouse(target) as wh:
+                if not wh.table_exists("audit", "settings"):
+                    return None
+                rows = wh.query("select value from audit.settings where key = 'pii_salt'")
+            return rows[0][0] if rows else None
+        path = target.path.with_name(target.path.name + ".salt")
+        return (path.read_text().strip() or None) if path.is_file() else None
     if target.kind == "postgres":
         with Warehouse(target) as wh:
             wh.ensure_schema()

@@ -169,10 +169,12 @@ def build_frames() -> dict[str, pd.DataFrame]:
     frames["stores"] = pd.DataFrame([
         {"store_id": s, "name": s.title(), "platform": p, "timezone": "UTC", "currency": c,
          "conversion_rate_min": 0.02, "positive_review_rate_min": 0.985, "daily_orders_min": 3,
-         "cover_days_min": 7.0, "discount_floor": 0.7, "max_quarantine_share": 0.05}
+         "cover_days_min": 7.0, "discount_floor": 0.7, "max_quarantine_share": 0.05,
+         "loyal_min_orders": 2 if s == "gen" else 3}
         for s, (p, c) in STORES.items()
     ] + [{"store_id": "idle", "name": "Idle", "platform": "generic", "timezone": "UTC", "currency": "EUR",
           "conversion_rate_min": 0.02, "positive_review_rate_min": 0.985, "daily_orders_min": 3,
-          "cover_days_min": 7.0, "discount_floor": 0.7, "max_quarantine_share": 0.05}])
+          "cover_days_min": 7.0, "discount_floor": 0.7, "max_quarantine_share": 0.05,
+          "loyal_min_orders": 3}])
     frames["promo_days"] = pd.DataFrame([{"store_id": s, "date": date(2026, 11, 11)} for s in STORES])
     return frames

@@ -12,6 +12,7 @@ from storekpi.warehouse import Target, Warehouse
 
 MARTS = ["kpi_store_daily", "stock_cover", "repurchase_cohorts", "discount_violations", "revenue_bridge",
          "kpi_alerts"]
+MARTS += ["customer_segments", "customer_ltv"]  # customers.md
 # every formula kpis.md defines has a dbt unit test whose name says which
 FORMULA_UNIT_TESTS = {
     "paid-only counting": "int_order_facts_paid_only_platform_formulas_and_local_midnight",
@@ -28,12 +29,19 @@ FORMULA_UNIT_TESTS = {
     "alert rules": "kpi_alerts_every_rule_fires_only_past_its_threshold",
     "alerts at exactly the threshold": "kpi_alerts_nothing_fires_exactly_at_a_threshold",
     "no date gaps": "int_store_days_run_without_gaps_from_first_activity_to_d",
+    # customers.md
+    "segment boundaries (recency 90/91, new 29/30, the 365-day window)": "customer_segments_boundaries",
+    "loyal_min_orders at the boundary": "customer_segments_loyal_min_orders_per_store",
+    "RFM ntile ties": "customer_segments_ntile_ties_break_on_customer_key",
+    "LTV month without activity": "customer_ltv_cohort_with_a_month_without_activity",
+    "30-day repurchase window edges": "int_customer_daily_repurchase_window_edges",
+    "loyal customers per date": "int_customer_daily_loyal_spells",
 }
 
 
 def test_build_runs_every_model_and_test(duckdb_build):
     wh, summary, _ = duckdb_build
-    assert summary["models"] == 39  # 26 + 9 of marketing.md + the rules table and the three alert rule models
+    assert summary["models"] == 42  # 26 + 9 of marketing.md + the rules table and three alert rule models + 3 of customers.md
     assert summary["tests"] >= 130
     assert summary["warnings"] == 0
     for mart in MARTS:
@@ -66,7 +74,7 @@ def test_every_formula_has_a_passing_unit_test_and_every_mart_data_tests(duckdb_
 def test_every_model_and_column_is_documented(duckdb_build):
     _, _, work_dir = duckdb_build
     manifest = json.loads((work_dir / "target" / "manifest.json").read_text())
-    catalog_columns = {"kpi_store_daily": 35, "stock_cover": 11}  # + 5 ad columns of marketing.md
+    catalog_columns = {"kpi_store_daily": 37, "stock_cover": 11}
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model":
             continue

@@ -86,6 +86,12 @@ ad_days as (  -- marketing.md: NULL for a store without any ad_spend export
 
 ),
 
+customer_daily as (
+
+    select * from {{ ref('int_customer_daily') }}
+
+),
+
 joined as (
 
     select
@@ -114,7 +120,9 @@ joined as (
         snapshots.skus_selling_28d,
         stores.daily_orders_min as daily_orders_target,
         ad_days.ad_spend,
-        ad_days.attributed_sales
+        ad_days.attributed_sales,
+        customer_daily.repurchase_rate_30d,
+        customer_daily.loyal_customers
     from store_days
     inner join stores
         on store_days.store_id = stores.store_id
@@ -139,6 +147,9 @@ joined as (
     left join ad_days
         on store_days.store_id = ad_days.store_id
         and store_days."date" = ad_days."date"
+    left join customer_daily
+        on store_days.store_id = customer_daily.store_id
+        and store_days."date" = customer_daily."date"
 
 ),
 
@@ -179,7 +190,9 @@ final as (
         attributed_sales,
         {{ safe_divide('net_sales', 'ad_spend') }} as mer,
         {{ safe_divide('ad_spend', 'net_sales') }} as ad_spend_share,
-        {{ safe_divide('ad_spend', 'new_buyers') }} as new_buyer_cac
+        {{ safe_divide('ad_spend', 'new_buyers') }} as new_buyer_cac,
+        repurchase_rate_30d,
+        loyal_customers
     from joined
 
 )

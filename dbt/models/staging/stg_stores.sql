@@ -21,7 +21,8 @@ renamed as (
         prices_include_tax,
         coalesce(cash_on_delivery, false) as cash_on_delivery,
         roas_min,
-        min_campaign_spend
+        min_campaign_spend,
+        loyal_min_orders
 
     from source
 

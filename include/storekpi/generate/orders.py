@@ -145,6 +145,7 @@ def simulate(rng: np.random.Generator, catalogue: Catalogue, counts: np.ndarray,
     pool = max(30, int(n * 0.55))
     loyalty = 1.0 / (np.arange(pool) + 8.0) ** 0.75
     customer = np.where(guest, -1, rng.choice(pool, n, p=loyalty / loyalty.sum()))
+    _lapse(customer, day, pool, days)
 
     first_line = np.cumsum(n_lines) - n_lines
     line_order = np.repeat(np.arange(n), n_lines)
@@ -260,6 +261,17 @@ def _choose(rng, mask: np.ndarray, k: int) -> np.ndarray:
 def _ensure(rng, mask: np.ndarray, eligible: np.ndarray) -> None:
     if not mask.any():
         mask[_choose(rng, eligible, 1)] = True
+
+
+def _lapse(customer: np.ndarray, day: np.ndarray, pool: int, days: int) -> None:
+    """Customer segments worth telling apart (customers.md): a third of the customers stop buying on a day of their
+    own, so long histories hold lapsing and lapsed buyers beside the loyal regulars and the one-offs. Orders after
+    a customer's lapse go to new one-off customers, so order volume is unchanged. A generator of its own, so the
+    rest of the book draws the same numbers as before."""
+    own = np.random.default_rng([pool, days, 16])
+    lapse_day = np.where(own.random(pool) < 1 / 3, own.integers(0, days, pool), days)
+    lapsed = (customer >= 0) & (day >= lapse_day[np.maximum(customer, 0)])
+    customer[lapsed] = pool + np.flatnonzero(lapsed)
 
 
 def _ensure_repeat_customer(rng, customer, day, eligible) -> None:
