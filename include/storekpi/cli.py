@@ -109,7 +109,9 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     from storekpi.warehouse import as_connection
 
     run_key = f"{date}_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
-    warehouse = as_connection(warehouse)  # a postgresql:// URL becomes this run's Airflow connection
+    url, warehouse = warehouse, as_connection(warehouse)  # a postgresql:// URL becomes this run's connection
+    if url != warehouse:  # libraries record the command line (dbt's run_results.json): it must not hold the password
+        sys.argv = [arg.replace(url, warehouse) for arg in sys.argv]
     spec = RunSpec.resolve(landing=landing, warehouse=warehouse, date=date, stores=stores, outbox=outbox,
                            reports=reports, run_key=run_key)
     from storekpi import config, landing as landing_mod
