@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from statistics import NormalDist
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -25,6 +26,25 @@ DEFAULT_THRESHOLDS = {
     "cover_days_min": 7,
     "discount_floor": 0.70,
     "max_quarantine_share": 0.05,
+    # merchandising (merchandising.md)
+    "hero_min_on_hand": 30,
+    "lead_time_days": 7,
+    "review_days": 7,
+    "service_level": 0.95,
+    "promo_lift": 3.0,
+    "dead_stock_days": 60,
+    "promo_horizon_days": 14,
+}
+# Merchandising thresholds outside these bounds make no sense: (low, high, whole number); bounds are inclusive
+# except service_level's lower one (a quantile of 0.5 or less would mean no safety stock at all).
+THRESHOLD_BOUNDS = {
+    "hero_min_on_hand": (0, None, True),
+    "lead_time_days": (1, None, True),
+    "review_days": (0, None, True),
+    "service_level": (0.5, 0.999, False),
+    "promo_lift": (0, None, False),
+    "dead_stock_days": (1, None, True),
+    "promo_horizon_days": (1, None, True),
 }
 DEFAULT_PROMO_DAYS = ("06-18", "11-11", "12-12")
 STORE_ID = re.compile(r"^[a-z0-9_]+$")
@@ -41,6 +61,12 @@ class Store:
     thresholds: dict[str, float]
     promo_days: tuple[str, ...]
     recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    hero_skus: tuple[str, ...] = ()  # empty: the 2 SKUs with the most units_28d (merchandising.md)
+
+    @property
+    def service_level_z(self) -> float:
+        """The standard normal quantile of service_level, for dbt (the warehouses have no inverse normal CDF)."""
+        return NormalDist().inv_cdf(self.thresholds["service_level"])
 
     @property
     def tz(self) -> ZoneInfo:
@@ -139,6 +165,7 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
                                   f"(known: {', '.join(DEFAULT_THRESHOLDS)})")
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{path}: {label}.{key} must be a number, got {value!r}")
+            _check_bounds(path, f"{label}.{key}", key, value)
             thresholds[key] = value
     promo = list(defaults.get("promo_days", DEFAULT_PROMO_DAYS)) + list(entry.get("promo_days") or [])
     for day in promo:
@@ -157,6 +184,10 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
             if not isinstance(addresses, list) or not all(isinstance(a, str) and "@" in a for a in addresses):
                 raise ConfigError(f"{path}: {label}.{role} must be a list of e-mail addresses")
             recipients[role] = tuple(addresses)
+    hero_skus = entry.get("hero_skus", defaults.get("hero_skus")) or []
+    if not isinstance(hero_skus, list) or not all(isinstance(sku, (str, int)) and str(sku).strip()
+                                                  for sku in hero_skus):
+        raise ConfigError(f"{path}: {where}.hero_skus must be a list of SKUs, got {hero_skus!r}")
     return Store(
         id=store_id,
         name=str(entry.get("name") or store_id),
@@ -166,7 +197,20 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
         thresholds=thresholds,
         promo_days=tuple(dict.fromkeys(promo)),
         recipients=recipients,
+        hero_skus=tuple(dict.fromkeys(str(sku).strip() for sku in hero_skus)),
     )
+
+
+def _check_bounds(path: Path, where: str, key: str, value: float) -> None:
+    if key not in THRESHOLD_BOUNDS:
+        return
+    low, high, whole = THRESHOLD_BOUNDS[key]
+    if whole and value != int(value):
+        raise ConfigError(f"{path}: {where} must be a whole number, got {value!r}")
+    if key == "service_level" and not low < value <= high:
+        raise ConfigError(f"{path}: {where} must be above {low} and at most {high}, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise ConfigError(f"{path}: {where} must be at least {low}, got {value!r}")
 
 
 def _mapping(value: object, path: Path, where: str) -> dict:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from statistics import NormalDist
 
 import pandas as pd
 
 from storekpi import schema
+from storekpi.config import DEFAULT_THRESHOLDS
 
 RUN_DATE = date(2026, 11, 20)
 FIRST_DAY = date(2026, 10, 12)
@@ -174,5 +176,10 @@ def build_frames() -> dict[str, pd.DataFrame]:
     ] + [{"store_id": "idle", "name": "Idle", "platform": "generic", "timezone": "UTC", "currency": "EUR",
           "conversion_rate_min": 0.02, "positive_review_rate_min": 0.985, "daily_orders_min": 3,
           "cover_days_min": 7.0, "discount_floor": 0.7, "max_quarantine_share": 0.05}])
+    # merchandising thresholds at their stores.yml defaults (the pipeline always writes every threshold)
+    for key in ("hero_min_on_hand", "lead_time_days", "review_days", "service_level", "promo_lift",
+                "dead_stock_days", "promo_horizon_days"):
+        frames["stores"][key] = DEFAULT_THRESHOLDS[key]
+    frames["stores"]["service_level_z"] = NormalDist().inv_cdf(DEFAULT_THRESHOLDS["service_level"])
     frames["promo_days"] = pd.DataFrame([{"store_id": s, "date": date(2026, 11, 11)} for s in STORES])
     return frames

@@ -83,9 +83,13 @@ traffic_drop as (
 
 cover as (
 
-    select cover.*, stores.store_label
+    select cover.*, stores.store_label, replenishment.suggested_order_qty
     from {{ ref('stock_cover') }} as cover
     inner join stores on cover.store_id = stores.store_id
+    left join {{ ref('replenishment') }} as replenishment
+        on cover.store_id = replenishment.store_id
+        and cover.sku = replenishment.sku
+        and cover."date" = replenishment."date"
 
 ),
 
@@ -97,7 +101,7 @@ stockout as (
         cast(on_hand as double precision), cast(0 as double precision),
         store_label || ': SKU ' || sku || ' is stocked out (on hand ' || cast(on_hand as varchar) || ') on '
             || cast("date" as varchar) || ' after selling ' || cast(units_28d as varchar)
-            || ' units in 28 days.'
+            || ' units in 28 days; suggested order: ' || cast(suggested_order_qty as varchar) || ' units.'
     from cover
     where stockout and units_28d > 0
 
@@ -111,7 +115,8 @@ low_cover as (
         cover.days_of_cover, stores.cover_days_min,
         cover.store_label || ': SKU ' || cover.sku || ' has ' || {{ format_number('cover.days_of_cover', 1) }}
             || ' days of cover on ' || cast(cover."date" as varchar) || ', below the minimum of '
-            || {{ format_number('stores.cover_days_min', 1) }} || ' days.'
+            || {{ format_number('stores.cover_days_min', 1) }} || ' days; suggested order: '
+            || cast(cover.suggested_order_qty as varchar) || ' units.'
     from cover
     inner join stores on cover.store_id = stores.store_id
     where cover.low_cover
@@ -204,11 +209,24 @@ unioned as (
 
 ),
 
+{#- merchandising.md rules; promo_date tells apart a SKU's alerts for two promo days -#}
+with_merchandising as (
+
+    select unioned.*, cast(null as date) as promo_date from unioned
+    union all
+    select
+        store_id, "date", rule, owner_role, severity, sku, order_id, line_number, value, threshold, message,
+        promo_date
+    from {{ ref('merchandising_alerts') }}
+
+),
+
 final as (
 
     select
         store_id || '|' || cast("date" as varchar) || '|' || rule || '|' || coalesce(sku, '') || '|'
-            || coalesce(order_id, '') || '|' || coalesce(cast(line_number as varchar), '') as alert_id,
+            || coalesce(order_id, '') || '|' || coalesce(cast(line_number as varchar), '')
+            || coalesce('|' || cast(promo_date as varchar), '') as alert_id,
         store_id,
         "date",
         rule,
@@ -219,8 +237,9 @@ final as (
         line_number,
         cast(value as double precision) as value,
         cast(threshold as double precision) as threshold,
-        message
-    from unioned
+        message,
+        promo_date
+    from with_merchandising
 
 )
 

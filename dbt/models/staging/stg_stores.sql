@@ -17,7 +17,15 @@ renamed as (
         daily_orders_min,
         cover_days_min,
         discount_floor,
-        max_quarantine_share
+        max_quarantine_share,
+        hero_min_on_hand,
+        lead_time_days,
+        review_days,
+        service_level,
+        service_level_z,
+        promo_lift,
+        dead_stock_days,
+        promo_horizon_days
 
     from source
 

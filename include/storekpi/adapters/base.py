@@ -60,6 +60,9 @@ class Layout:
     entity: str  # how the entity is named in messages: "order", "day", "SKU", ...
     role: str = "rows"  # taobao orders: "order_report" | "line_report"; line-grain orders: "order_lines"
     hash_key: bool = False  # the key contains personal data: review_id becomes its salted hash
+    # A row with all of these fields empty describes no entity (Shopify products' image and option rows): it is
+    # counted as loaded, but neither checked nor written to raw.
+    blank_when_empty: tuple[str, ...] = ()
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
