@@ -60,6 +60,8 @@ RULES: dict[str, RuleView] = {
     "discount_floor": RuleView("Discount below floor", "price_ratio", "price / list price", "rate", "violations"),
     "traffic_drop": RuleView("Traffic drop", "visitors", "visitors", "count", "store"),
     "missing_data": RuleView("Missing data", "orders", "orders", "count", "store"),
+    "hero_stock_low": RuleView("Hero SKU below its minimum", "on_hand", "on hand", "count", "sku"),
+    "promo_stock_risk": RuleView("Short for a promo day", "value", "units short", "count", "none"),
 }
 FALLBACK_VIEW = RuleView("Alert", "value", "value", "count", "none")
 

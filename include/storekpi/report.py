@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from storekpi import report_merchandising
 from storekpi.alerts import RULES, bridge_sentence, format_value
 from storekpi.config import ROLES, Store, StoreConfig
 from storekpi.warehouse import Warehouse
@@ -38,10 +39,13 @@ EXTRACTS = {
     "discount_violations": "date = ?",
     "revenue_bridge": "date = ?",
     "kpi_alerts": "date = ?",
+    "replenishment": "date = ?",
+    "product_classes": "cast(? as date) is not null",  # as of D: the whole mart
+    "promo_readiness": "promo_date > ?",
 }
 ROLE_OWNS = {  # role -> (store subsection anchor suffix, what it is)
     "ops": (("kpis", "KPIs"), ("discounts", "discount violations")),
-    "merchandiser": (("stock", "stock cover"),),
+    "merchandiser": (("stock", "stock cover"), ("merchandising", "hero SKUs, reorder list, promo readiness, roles")),
     "marketing": (("trends", "traffic and sales trends"),),
     "customer_service": (("kpis", "review rate"),),
     "data": (("quality", "data quality"),),
@@ -152,8 +156,9 @@ def _load(wh: Warehouse, run_date: date) -> dict[str, pd.DataFrame]:
             from audit.dq_results where run_id in (select run_id from last_run)
             order by success, blocking desc, suite, expectation""", []),
     }
+    data.update(report_merchandising.load(lambda *args: _frame(wh, *args), run_date))
     for frame in data.values():
-        for column in ("date", "latest_export", "cohort_month"):
+        for column in ("date", "latest_export", "cohort_month", "promo_date", "decision_due", "last_sold_date"):
             if column in frame.columns:
                 frame[column] = pd.to_datetime(frame[column]).dt.date
     return data
@@ -241,6 +246,8 @@ def _store_section(store: Store, run_date: date, data: dict) -> str:
     out.append(_charts(store, daily, run_date))
     out.append(f'<h3 id="store-{sid}-stock">Stock cover</h3>')
     out.append(_stock(store, _of_store(data["stock"], store.id)))
+    out.append(f'<h3 id="store-{sid}-merchandising">Merchandising</h3>')
+    out.append(report_merchandising.section(store, data, _table, esc))
     out.append(f'<h3 id="store-{sid}-discounts">Discount violations</h3>')
     out.append(_violations(store, _of_store(data["violations"], store.id)))
     out.append(f'<h3 id="store-{sid}-cohorts">Repurchase cohorts (90 days)</h3>')

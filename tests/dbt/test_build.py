@@ -11,7 +11,7 @@ from storekpi import dbt_runner
 from storekpi.warehouse import Target, Warehouse
 
 MARTS = ["kpi_store_daily", "stock_cover", "repurchase_cohorts", "discount_violations", "revenue_bridge",
-         "kpi_alerts"]
+         "kpi_alerts", "product_daily", "product_classes", "replenishment", "promo_readiness"]
 # every formula kpis.md defines has a dbt unit test whose name says which
 FORMULA_UNIT_TESTS = {
     "paid-only counting": "int_order_facts_paid_only_platform_formulas_and_local_midnight",
@@ -28,6 +28,16 @@ FORMULA_UNIT_TESTS = {
     "alert rules": "kpi_alerts_every_rule_fires_only_past_its_threshold",
     "alerts at exactly the threshold": "kpi_alerts_nothing_fires_exactly_at_a_threshold",
     "no date gaps": "int_store_days_run_without_gaps_from_first_activity_to_d",
+    # merchandising.md boundaries
+    "dated costs, NULL before the first": "int_product_costs_later_cost_wins_from_its_date",
+    "net sales allocation and cogs": "product_daily_allocates_net_sales_and_takes_the_cost_in_force",
+    "ABC at exactly 0.80 / 0.95, margin equal to the store's, dead stock at dead_stock_days":
+        "product_classes_abc_boundaries_roles_and_dead_stock",
+    "on_hand equal to the reorder point, a hero with no demand": "replenishment_reorder_boundary_and_hero_floor",
+    "population standard deviation": "replenishment_population_std_with_zero_days",
+    "observed promo lift vs the default": "promo_readiness_observed_lift_vs_default_and_shortfall",
+    "promo day in 7 (critical) vs 8 days (warning), hero minimum":
+        "merchandising_alerts_hero_minimum_and_promo_severity",
 }
 
 
