@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -64,11 +65,16 @@ def migrate(home: Path) -> None:
     marker.write_text(airflow.__version__)
 
 
-def run_dag(spec: RunSpec) -> str:
-    """Run the DAG for `spec` and return the final DAG run state ('success' or 'failed')."""
+def run_dag(spec: RunSpec, make_listener: Callable[[], object] | None = None) -> str:
+    """Run the DAG for `spec` and return the final DAG run state ('success' or 'failed').
+
+    `make_listener` builds an Airflow task-instance listener (e.g. the console's) once Airflow is configured; it
+    hears this run's tasks start, succeed and fail.
+    """
     home = configure_environment()
     from airflow import settings
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.listener import get_listener_manager
 
     settings.configure_orm()
     migrate(home)
@@ -78,7 +84,14 @@ def run_dag(spec: RunSpec) -> str:
     dag = bag.dags[DAG_ID]
     # Logical date: the run happens after day D has closed, as a scheduled run would.
     logical = datetime.combine(spec.date + timedelta(days=1), time(0), tzinfo=timezone.utc)
-    dag_run = dag.test(logical_date=logical, run_conf=spec.to_conf())
+    listener = make_listener() if make_listener else None
+    if listener is not None:
+        get_listener_manager().add_listener(listener)
+    try:
+        dag_run = dag.test(logical_date=logical, run_conf=spec.to_conf())
+    finally:
+        if listener is not None:
+            get_listener_manager().pm.unregister(listener)
     return str(getattr(dag_run.state, "value", dag_run.state))
 
 

@@ -60,6 +60,7 @@ RULES: dict[str, RuleView] = {
     "discount_floor": RuleView("Discount below floor", "price_ratio", "price / list price", "rate", "violations"),
     "traffic_drop": RuleView("Traffic drop", "visitors", "visitors", "count", "store"),
     "missing_data": RuleView("Missing data", "orders", "orders", "count", "store"),
+    "roas_below_target": RuleView("ROAS below target", "roas", "ROAS", "money", "campaign"),  # marketing.md
     "hero_stock_low": RuleView("Hero SKU below its minimum", "on_hand", "on hand", "count", "sku"),
     "promo_stock_risk": RuleView("Short for a promo day", "value", "units short", "count", "none"),
 }
@@ -99,7 +100,7 @@ def deliver(wh: Warehouse, run_date: date, config: StoreConfig, *, outbox: Path 
 # -- data -----------------------------------------------------------------------------------------------------------
 def _alerts_of_day(wh: Warehouse, run_date: date) -> pd.DataFrame:
     alerts = wh.query_df(
-        "select store_id, rule, owner_role, severity, sku, value, threshold, message "
+        "select store_id, rule, owner_role, severity, sku, campaign, value, threshold, message "
         "from marts.kpi_alerts where date = ?", [run_date])
     alerts["severity_rank"] = alerts["severity"].map(SEVERITY_ORDER).fillna(9)
     return alerts
@@ -134,6 +135,12 @@ def _history(wh: Warehouse, run_date: date, alerts: pd.DataFrame) -> dict[tuple[
         lines = wh.query_df("select store_id, date, count(*) as value from marts.discount_violations "
                             "where date between ? and ? group by store_id, date", [first, run_date])
         frames.append(lines.assign(kpi="violations", sku=None))
+    if any(v.source == "campaign" for v in views) and wh.table_exists("marts", "ad_campaign_daily"):
+        campaigns = wh.query_df("select store_id, campaign as sku, date, roas as value from marts.ad_campaign_daily "
+                                "where date between ? and ?", [first, run_date])  # a campaign takes the sku slot
+        campaigns = campaigns.merge(alerts.loc[alerts["campaign"].notna(), ["store_id", "campaign"]]
+                                    .drop_duplicates().rename(columns={"campaign": "sku"}))
+        frames.append(campaigns.assign(kpi="roas"))
     if not frames:
         return {}
     history = pd.concat([f[["store_id", "sku", "kpi", "date", "value"]] for f in frames], ignore_index=True)
@@ -207,6 +214,8 @@ def _alert_line(alert: pd.Series, run_date: date, history: dict) -> AlertLine:
     what = view.label if view is not FALLBACK_VIEW else str(alert["rule"])
     if isinstance(alert["sku"], str):
         what += f" — SKU {alert['sku']}"
+    if isinstance(alert.get("campaign"), str):
+        what += f" — campaign {alert['campaign']}"
     if pd.isna(alert["value"]):
         headline = f"{what}: {alert['message']}"
     else:
@@ -216,7 +225,7 @@ def _alert_line(alert: pd.Series, run_date: date, history: dict) -> AlertLine:
     kpi, unit, label = view.kpi, view.unit, view.kpi_label
     if view.source == "violations":
         kpi, unit, label = "violations", "count", "discount violations"
-    sku = alert["sku"] if view.source == "sku" else ""
+    sku = alert["sku"] if view.source == "sku" else alert["campaign"] if view.source == "campaign" else ""
     series = history.get((alert["store_id"], sku, kpi), {})
     values = [format_value(series.get(day, 0 if view.source == "violations" else None), unit) for day in days]
     return AlertLine(headline, label, days, values)

@@ -7,7 +7,6 @@ quality gate, 2 usage or configuration error (the message names the option or fi
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -49,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stores", help="store configuration (default: <landing>/stores.yml)")
     run.add_argument("--outbox", help="write e-mails as .eml files here instead of sending them")
     run.add_argument("--reports", help="report folder (default: reports/ beside the warehouse file)")
+    run.add_argument("--verbose", action="store_true", help="stream Airflow's and storekpi's full logs to stderr")
 
     gen = sub.add_parser("generate", help="write a realistic demo landing folder")
     gen.add_argument("--out", required=True, help="landing folder to write")
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="generate a demo landing folder and run the nightly pipeline on it")
     demo.add_argument("--dir", default="demo", help="where the demo lives (default ./demo)")
+    demo.add_argument("--verbose", action="store_true", help="stream Airflow's and storekpi's full logs to stderr")
 
     forget = sub.add_parser("forget", help="remove one landing file's rows from raw; rebuilt on the next run")
     forget.add_argument("path", help="the file, as a path inside the landing folder or relative to it")
@@ -67,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="DuckDB file path or postgresql:// URL (default $STOREKPI_WAREHOUSE)")
     forget.add_argument("--landing", default=os.environ.get("STOREKPI_LANDING"),
                         help="landing folder, to resolve PATH (default $STOREKPI_LANDING)")
+
+    status = sub.add_parser("status", help="the last runs, each store's freshness, quarantine and blocking reasons")
+    status.add_argument("--warehouse", default=os.environ.get("STOREKPI_WAREHOUSE"),
+                        help="DuckDB file path or postgresql:// URL (default $STOREKPI_WAREHOUSE)")
+    status.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     return parser
 
 
@@ -75,14 +81,15 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         args = build_parser().parse_args(argv)
-        return {"run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "forget": cmd_forget}[args.command](args)
+        return {"run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "forget": cmd_forget,
+                "status": cmd_status}[args.command](args)
     except StorekpiError as exc:
         print(f"storekpi: error: {exc}", file=sys.stderr)
         return exc.exit_code
 
 
 def execute(*, landing: str, warehouse: str, date: str, stores: str | None = None, outbox: str | None = None,
-            reports: str | None = None) -> tuple[int, dict]:
+            reports: str | None = None, verbose: bool = False) -> tuple[int, dict]:
     """Validate, run the DAG through Airflow, and return (exit code, JSON summary)."""
     from storekpi.runspec import RunSpec, RunSummary
 
@@ -94,6 +101,7 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     landing_mod.discover(spec.landing, config.load(spec.stores), spec.date)  # fail fast with exit 2
 
     from storekpi import airflow_runner, pipeline
+    from storekpi.console import RunConsole
     from storekpi.warehouse import exclusive
 
     summary = RunSummary(spec)
@@ -101,8 +109,8 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     try:
         with exclusive(spec.target):
             try:
-                with _stdout_to_stderr():  # Airflow logs to stdout; ours ends with the JSON summary
-                    state = airflow_runner.run_dag(spec)
+                with RunConsole(run_key, verbose=verbose) as console:  # Airflow's output to the run's log
+                    state = airflow_runner.run_dag(spec, make_listener=console.airflow_listener)
             except Exception as exc:  # noqa: BLE001 - Airflow itself failed; the summary must still be printed
                 log.exception("run failed")
                 state = "failed"
@@ -120,23 +128,9 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     return code, result
 
 
-@contextlib.contextmanager
-def _stdout_to_stderr():
-    """Send everything written to stdout (also by child loggers holding the fd) to stderr for a while."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     code, result = execute(landing=args.landing, warehouse=args.warehouse, date=args.date, stores=args.stores,
-                           outbox=args.outbox, reports=args.reports)
+                           outbox=args.outbox, reports=args.reports, verbose=args.verbose)
     print(json.dumps(result, ensure_ascii=False))
     return code
 
@@ -164,7 +158,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     day = generate.DEFAULT_END_DATE.isoformat()
     warehouse = root / "warehouse.duckdb"
     code, result = execute(landing=str(landing), warehouse=str(warehouse), date=day, outbox=str(root / "outbox"),
-                           reports=str(root / "reports"))
+                           reports=str(root / "reports"), verbose=args.verbose)
     print(_demo_text(result, root))
     print(json.dumps(result, ensure_ascii=False))
     return code
@@ -235,6 +229,18 @@ def cmd_forget(args: argparse.Namespace) -> int:
         if target.kind == "duckdb":
             warehouse.publish(target, key)
     print(json.dumps({"forgotten": relpath, "rows_removed": removed}, ensure_ascii=False))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from storekpi import status, warehouse
+
+    if not args.warehouse:
+        raise ConfigError("--warehouse is required (or set STOREKPI_WAREHOUSE)")
+    target = warehouse.Target(args.warehouse)
+    target.validate()
+    result = status.collect(target)
+    print(json.dumps(result, ensure_ascii=False) if args.json else status.render_text(result))
     return 0
 
 

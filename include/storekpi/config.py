@@ -26,6 +26,8 @@ DEFAULT_THRESHOLDS = {
     "cover_days_min": 7,
     "discount_floor": 0.70,
     "max_quarantine_share": 0.05,
+    "roas_min": 2.0,  # marketing.md: a campaign-day below this ROAS alerts ...
+    "min_campaign_spend": 50,  # ... when it spent at least this much
     # merchandising (merchandising.md)
     "hero_min_on_hand": 30,
     "lead_time_days": 7,
@@ -46,9 +48,13 @@ THRESHOLD_BOUNDS = {
     "dead_stock_days": (1, None, True),
     "promo_horizon_days": (1, None, True),
 }
+CHANNELS = ("direct", "organic_search", "paid_ads", "marketplace", "social", "email", "affiliate", "referral",
+            "other")
 DEFAULT_PROMO_DAYS = ("06-18", "11-11", "12-12")
 STORE_ID = re.compile(r"^[a-z0-9_]+$")
 PROMO_DAY = re.compile(r"^(\d{4}-)?\d{2}-\d{2}$")
+DATE_ORDERS = ("dmy", "mdy")  # how 03/04/2024 reads (sources.md "Re-saved in a spreadsheet")
+EARLIEST_DATE = date(2000, 1, 1)  # timestamps before it are implausible_date (quality.md)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,14 @@ class Store:
     thresholds: dict[str, float]
     promo_days: tuple[str, ...]
     recipients: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    date_order: str | None = None  # dmy | mdy; None: month first unless the file proves day first (a day > 12)
+    history_start: date | None = None  # optional: timestamps before it are implausible_date
+
+    @property
+    def earliest_date(self) -> date:
+        """Timestamps before this day are quarantined as implausible_date."""
+        return max(EARLIEST_DATE, self.history_start or EARLIEST_DATE)
+    channels: dict[str, str] = field(default_factory=dict)  # source or source_detail -> channel (marketing.md)
     hero_skus: tuple[str, ...] = ()  # empty: the 2 SKUs with the most units_28d (merchandising.md)
 
     @property
@@ -121,7 +135,7 @@ def load(path: str | Path) -> StoreConfig:
         raise ConfigError(f"--stores: file not found: {path}")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an unquoted impossible date such as 2021-02-30
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a mapping with 'defaults' and 'stores'")
@@ -184,6 +198,24 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
             if not isinstance(addresses, list) or not all(isinstance(a, str) and "@" in a for a in addresses):
                 raise ConfigError(f"{path}: {label}.{role} must be a list of e-mail addresses")
             recipients[role] = tuple(addresses)
+    date_order = entry.get("date_order", defaults.get("date_order"))
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise ConfigError(f"{path}: {where}: date_order must be one of {', '.join(DATE_ORDERS)}, got {date_order!r}")
+    history_start = entry.get("history_start", defaults.get("history_start"))
+    if history_start is not None:
+        try:  # YAML reads an unquoted 2021-01-01 as a date already
+            history_start = date.fromisoformat(str(history_start))
+        except ValueError:
+            raise ConfigError(f"{path}: {where}: history_start must be a date like 2021-01-01, "
+                              f"got {history_start!r}") from None
+    channels: dict[str, str] = {}
+    for source, label in ((defaults.get("channels") or {}, "defaults.channels"),
+                          (entry.get("channels") or {}, f"{where}.channels")):
+        for value, channel in _mapping(source, path, label).items():
+            if channel not in CHANNELS:
+                raise ConfigError(f"{path}: {label}.{value}: unknown channel {channel!r} "
+                                  f"(known: {', '.join(CHANNELS)})")
+            channels[str(value).strip().lower()] = channel
     hero_skus = entry.get("hero_skus", defaults.get("hero_skus")) or []
     if not isinstance(hero_skus, list) or not all(isinstance(sku, (str, int)) and str(sku).strip()
                                                   for sku in hero_skus):
@@ -197,6 +229,9 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
         thresholds=thresholds,
         promo_days=tuple(dict.fromkeys(promo)),
         recipients=recipients,
+        date_order=date_order,
+        history_start=history_start,
+        channels=channels,
         hero_skus=tuple(dict.fromkeys(str(sku).strip() for sku in hero_skus)),
     )
 

@@ -137,6 +137,11 @@ def _read_unit(bench: Workbench, unit, digests, config, batch_id, salt, loaded_a
     bench.start(Context(store, first.dataset, first.export_date, batch_id, loaded_at, salt))
     for result in results:
         f = result.file
+        if f.outside:
+            result.reason, result.message = "outside_landing", (
+                f"{f.relpath}: is a link to a {'folder' if f.path.is_dir() else 'file'} outside the landing folder, "
+                f"so it is not read; copy the export itself into the landing folder")
+            continue
         try:
             rows = bench.load(f.path, layouts(store.platform, f.dataset), f.relpath)
         except FileRejected as exc:
@@ -184,10 +189,11 @@ def _write(wh: Warehouse, bench: Workbench, results: list[_FileResult], built, m
         f = r.file
         if r.status == "rejected":
             log.warning("store %s, dataset %s, file %s rejected (%s): %s", f.store_id, f.dataset, f.relpath,
-                        r.reason, r.message)
+                        r.reason, r.message, extra={"landing_file": f.relpath})
         else:
             log.info("store %s, dataset %s, file %s (%s, %s): %d rows in, %d loaded, %d quarantined",
-                     f.store_id, f.dataset, f.relpath, r.format, r.encoding or "-", *r.rows)
+                     f.store_id, f.dataset, f.relpath, r.format, r.encoding or "-", *r.rows,
+                     extra={"landing_file": f.relpath})  # the console's ingest progress counts these
 
 
 def _rejection_rows(rejected: list[_FileResult], batch_id: str, loaded_at: datetime) -> pa.Table:

@@ -7,14 +7,16 @@ Layout (spec README): <landing>/<store_id>/<dataset>/<YYYY-MM-DD>/<file>. A run 
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from storekpi.adapters.reading import MAX_FILE_BYTES
 from storekpi.config import StoreConfig
 from storekpi.errors import ConfigError
 
-DATASETS = ("orders", "traffic", "reviews", "stock", "products")
+DATASETS = ("orders", "traffic", "reviews", "stock", "products", "traffic_sources", "ad_spend")
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,19 @@ class LandingFile:
     store_id: str
     dataset: str
     export_date: date
+    outside: bool = False  # a link whose real path is outside the landing folder: rejected, never read
 
     def sha256(self) -> str:
+        """The content's digest; for a file that is never read (outside the landing folder, above the size
+        limit), a digest of what is known without reading it, so an unchanged one is not looked at again."""
         digest = hashlib.sha256()
+        if self.outside:
+            digest.update(f"outside_landing:{os.readlink(self.path) if self.path.is_symlink() else ''}".encode())
+            return digest.hexdigest()
+        stat = self.path.stat()
+        if stat.st_size > MAX_FILE_BYTES:
+            digest.update(f"too_large:{stat.st_size}:{stat.st_mtime_ns}".encode())
+            return digest.hexdigest()
         with self.path.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
@@ -37,36 +49,70 @@ def discover(landing: Path, config: StoreConfig, run_date: date) -> list[Landing
     """Every export file dated <= run_date, in a stable order (store, dataset, date, path).
 
     A store folder that stores.yml does not list is a configuration error naming the folder; hidden files and
-    folders (dot-names) are ignored. Names are free: content decides the format (ingest sniffs it and rejects what it cannot read).
+    folders (dot-names) are ignored. Names are free: content decides the format (ingest sniffs it and rejects what
+    it cannot read). Links are followed only while their real path stays inside the landing folder: a file or
+    folder that leads outside it is listed once with `outside` set (ingest rejects it `outside_landing` without
+    opening it).
     """
     if not landing.is_dir():
         raise ConfigError(f"--landing: folder not found: {landing}")
+    root = landing.resolve()
     known = set(config.ids)
     files: list[LandingFile] = []
-    for store_dir in sorted(p for p in landing.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for store_dir in _entries(landing, root):
+        if not store_dir.is_dir() and not _outside(store_dir, root):
+            continue
         if store_dir.name not in known:
             raise ConfigError(f"{store_dir}: store folder {store_dir.name!r} is not listed in {config.path}")
-        for dataset_dir in sorted(p for p in store_dir.iterdir() if not p.name.startswith(".")):
-            if dataset_dir.name not in DATASETS or not dataset_dir.is_dir():
+        if _outside(store_dir, root):
+            raise ConfigError(f"{store_dir}: store folder {store_dir.name!r} is a link to a folder outside the "
+                              f"landing folder; move the exports into the landing folder")
+        for dataset_dir in _entries(store_dir, root):
+            if dataset_dir.name not in DATASETS or not (dataset_dir.is_dir() or _outside(dataset_dir, root)):
                 raise ConfigError(f"{dataset_dir}: expected one of the dataset folders {', '.join(DATASETS)}")
-            for date_dir in sorted(p for p in dataset_dir.iterdir() if not p.name.startswith(".")):
+            if _outside(dataset_dir, root):
+                raise ConfigError(f"{dataset_dir}: dataset folder is a link to a folder outside the landing "
+                                  f"folder; move the exports into the landing folder")
+            for date_dir in _entries(dataset_dir, root):
                 try:
                     export_date = date.fromisoformat(date_dir.name)
                 except ValueError:
                     raise ConfigError(f"{date_dir}: expected a folder named YYYY-MM-DD") from None
                 if export_date > run_date:
                     continue
-                for path in sorted(p for p in date_dir.rglob("*") if p.is_file()):
-                    if any(part.startswith(".") for part in path.relative_to(date_dir).parts):
-                        continue
-                    files.append(LandingFile(
-                        path=path.resolve(),
-                        relpath=path.relative_to(landing).as_posix(),
-                        store_id=store_dir.name,
-                        dataset=dataset_dir.name,
-                        export_date=export_date,
-                    ))
+                files += [LandingFile(path=path if outside else path.resolve(),
+                                      relpath=path.relative_to(landing).as_posix(), store_id=store_dir.name,
+                                      dataset=dataset_dir.name, export_date=export_date, outside=outside)
+                          for path, outside in sorted(_walk(date_dir, root))]
     return files
+
+
+def _entries(folder: Path, root: Path) -> list[Path]:
+    """A folder's entries that are not hidden, sorted."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _outside(path: Path, root: Path) -> bool:
+    return not path.resolve().is_relative_to(root)
+
+
+def _walk(folder: Path, root: Path, seen: frozenset[Path] = frozenset()) -> list[tuple[Path, bool]]:
+    """(path, outside) of every file under `folder`, following links that stay inside the landing folder; a link
+    leading outside (file or folder) is one entry, never opened. A link loop is followed once."""
+    if _outside(folder, root):
+        return [(folder, True)]
+    real = folder.resolve()
+    if real in seen:
+        return []
+    found: list[tuple[Path, bool]] = []
+    for path in _entries(folder, root):
+        if _outside(path, root):
+            found.append((path, True))
+        elif path.is_dir():
+            found += _walk(path, root, seen | {real})
+        elif path.is_file():
+            found.append((path, False))
+    return found
 
 
 def missing_store_folders(landing: Path, config: StoreConfig) -> list[str]:

@@ -80,12 +80,17 @@ def _write_store_config(wh: warehouse.Warehouse, config: store_config.StoreConfi
         [{"store_id": s.id, "date": d} for s in config.stores for d in s.promo_dates(first_year, last_year)],
         columns=["store_id", "date"],
     )
+    channels = pd.DataFrame(  # marketing.md: stores.yml `channels:`
+        [{"store_id": s.id, "match_value": v, "channel": c} for s in config.stores for v, c in s.channels.items()],
+        columns=["store_id", "match_value", "channel"])
     with wh.transaction():
         wh.execute("DELETE FROM raw.stores")
         wh.execute("DELETE FROM raw.promo_days")
+        wh.execute("DELETE FROM raw.store_channels")
         wh.execute("DELETE FROM raw.hero_skus")
         wh.append("raw.stores", stores)
         wh.append("raw.promo_days", promo)
+        wh.append("raw.store_channels", channels)
         wh.append("raw.hero_skus", heroes)
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 from storekpi import report_merchandising
 from storekpi.alerts import RULES, bridge_sentence, format_value
 from storekpi.config import ROLES, Store, StoreConfig
+from storekpi.spreadsheet import neutralised_frame
 from storekpi.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,8 @@ def write_extracts(wh: Warehouse, run_date: date, day_dir: Path) -> list[Path]:
             continue
         frame = wh.query_df(f"select * from marts.{mart} where {where} order by 1, 2", [run_date])
         path = day_dir / f"{mart}.csv"
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        # no cell runs as a formula; CRLF line ends (RFC 4180) make the writer quote a CR inside a value
+        neutralised_frame(frame).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
         written.append(path)
     return written
 

@@ -86,6 +86,29 @@ RAW: dict[str, dict[str, str]] = {
         "launched_on": "DATE",
         "lead_time_days": "INTEGER",  # generic products; else the store's lead_time_days threshold
     },
+    # marketing.md: store x date x source x source_detail (a file without dates covers its folder date)
+    "traffic_sources": {
+        "date": "DATE NOT NULL",
+        "source": "VARCHAR NOT NULL",  # Shopify Referrer source, 生意参谋 来源, generic source
+        "source_detail": "VARCHAR",  # Shopify Referrer name, 生意参谋 来源明细
+        "visitors": "INTEGER",
+        "sessions": "INTEGER",
+        "orders": "INTEGER",  # Shopify Sessions that completed checkout, 生意参谋 下单买家数
+        "buyers": "INTEGER",  # 生意参谋 支付买家数
+        "sales": MONEY,  # 生意参谋 支付金额
+    },
+    # marketing.md: store x date x ad_platform x campaign, as the ad platform reports it
+    "ad_spend": {
+        "date": "DATE NOT NULL",
+        "ad_platform": "VARCHAR NOT NULL",  # alimama | google_ads | meta_ads | generic ad_platform
+        "campaign": "VARCHAR NOT NULL",
+        "currency": "VARCHAR",  # Google Currency code, Meta's 'Amount spent (<CUR>)', generic currency
+        "spend": MONEY,
+        "impressions": "BIGINT",
+        "clicks": "BIGINT",
+        "attributed_orders": "DECIMAL(18, 2)",  # Google Conversions may be fractional
+        "attributed_sales": MONEY,
+    },
 }
 
 # Written by the pipeline from stores.yml on every run: the one path thresholds reach dbt by.
@@ -102,6 +125,8 @@ CONFIG: dict[str, dict[str, str]] = {
         "cover_days_min": "DOUBLE PRECISION",
         "discount_floor": "DOUBLE PRECISION",
         "max_quarantine_share": "DOUBLE PRECISION",
+        "roas_min": "DOUBLE PRECISION",  # marketing.md
+        "min_campaign_spend": "DOUBLE PRECISION",
         # merchandising (merchandising.md); service_level_z is the normal quantile of service_level
         "hero_min_on_hand": "INTEGER",
         "lead_time_days": "INTEGER",
@@ -111,6 +136,12 @@ CONFIG: dict[str, dict[str, str]] = {
         "promo_lift": "DOUBLE PRECISION",
         "dead_stock_days": "INTEGER",
         "promo_horizon_days": "INTEGER",
+    },
+    # marketing.md: stores.yml `channels:` (defaults merged into each store), ahead of the channel_map seed
+    "store_channels": {
+        "store_id": "VARCHAR NOT NULL",
+        "match_value": "VARCHAR NOT NULL",  # a source or source_detail, lower-case and trimmed
+        "channel": "VARCHAR NOT NULL",
     },
     # one row per store and configured hero SKU (stores.yml hero_skus)
     "hero_skus": {
@@ -148,7 +179,8 @@ AUDIT: dict[str, dict[str, str]] = {
         "format": "VARCHAR",  # csv | tsv | csv.gz | xlsx | parquet
         "encoding": "VARCHAR",
         "status": "VARCHAR NOT NULL",  # loaded | rejected | forgotten
-        "reason": "VARCHAR",  # why a file was rejected: unknown_headers | undecodable | unreadable | unknown_store
+        "reason": "VARCHAR",  # why a file was rejected: unknown_headers | undecodable | unreadable | unknown_store |
+        # outside_landing | too_large
         "message": "VARCHAR",
         "rows_in": "INTEGER NOT NULL",
         "rows_loaded": "INTEGER NOT NULL",

@@ -174,6 +174,7 @@ def kpi_alerts() -> pd.DataFrame:
     frame["message"] = "Store " + frame["store_id"] + ": " + frame["rule"] + " (" + frame["value"].astype(str) + \
         " vs " + frame["threshold"].astype(str) + ")."
     frame.loc[frame["rule"] == "missing_data", "message"] = "EU <Shop> & Co has no traffic export covering D."
+    frame["campaign"] = pd.Series([None] * len(frame), dtype=object)  # marketing.md: only roas_below_target has one
     return frame
 
 

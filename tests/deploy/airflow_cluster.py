@@ -108,6 +108,7 @@ class Cluster:
         self.home = self.workdir / "airflow"
         self.state = self.workdir / "state"
         self.logs = self.workdir / "service-logs"
+        self.reports = self.workdir / "reports"
         self.password = secrets.token_urlsafe(16)
         # Every service must share these secrets (tokens signed by one are checked by another).
         self.secrets = {name: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()  # valid Fernet keys
@@ -214,11 +215,14 @@ class Cluster:
 
     def _start_services(self) -> None:
         for name, args in SERVICES.items():
+            env = self.env()
             if name == "celery-worker":
                 args = [*args, "--queues", self.queue]
+            if name == "api-server":  # the storekpi page reads these (the scheduler must not default to them)
+                env.update(STOREKPI_WAREHOUSE=self.warehouse_url, STOREKPI_REPORTS=str(self.reports))
             out = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - the child keeps its own copy
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "airflow", *args], env=self.env(), cwd=self.workdir, stdout=out,
+                [sys.executable, "-m", "airflow", *args], env=env, cwd=self.workdir, stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
             out.close()
         self._mark("services started")

@@ -149,6 +149,20 @@ def test_landing_folder_is_a_read_only_volume(services):
         assert "storekpi-state:/data/state" in services[name]["volumes"], name
 
 
+def test_api_server_serves_the_storekpi_page_read_only(services):
+    """The image loads plugins/ (Dockerfile); the api-server reads the warehouse and reports the worker writes."""
+    text = DOCKERFILE.read_text()
+    assert "AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins" in text and "COPY plugins/ plugins/" in text
+    assert (ROOT / "plugins" / "storekpi_page.py").is_file()
+    api, worker = _env(services["airflow-apiserver"]), _env(services["airflow-worker"])
+    for key in ("STOREKPI_WAREHOUSE", "STOREKPI_REPORTS"):
+        assert api[key] == worker[key], key
+    reports = f"./reports:{worker['STOREKPI_REPORTS']}"
+    assert f"{reports}:ro" in services["airflow-apiserver"]["volumes"]
+    assert reports in services["airflow-worker"]["volumes"]  # the worker writes them
+    assert services["airflow-apiserver"]["ports"] == ["8080:8080"]
+
+
 def test_long_running_services_have_healthchecks_and_wait_for_their_dependencies(services):
     for name in [*AIRFLOW_COMMANDS, *OTHER_SERVICES]:
         assert services[name]["healthcheck"]["test"], name

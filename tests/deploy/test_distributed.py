@@ -14,6 +14,7 @@ Run alone: `make test-distributed` (about 2–4 minutes on two cores; the timing
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 from decimal import Decimal
@@ -76,7 +77,7 @@ def test_nightly_run_through_celery_publishes_postgres_marts(cluster, tmp_path):
     # scheduled run the scheduler might create on unpause (that one would fail fast: no STOREKPI_LANDING here).
     cluster.trigger(DAG_ID, run_id=run_id, logical_date="2026-11-21T00:00:00+00:00", conf={
         "landing": str(landing), "warehouse": cluster.warehouse_url, "date": RUN_DATE,
-        "outbox": str(outbox), "reports": str(tmp_path / "reports"),
+        "outbox": str(outbox), "reports": str(cluster.reports),
     })
     cluster.unpause(DAG_ID)
     try:
@@ -104,3 +105,16 @@ def test_nightly_run_through_celery_publishes_postgres_marts(cluster, tmp_path):
                                 "where schema_name like 'marts\\_\\_build%'")
     assert leftovers == [], "the build schema must be swapped in, not left behind"
     assert len(list(outbox.glob("*.eml"))) >= 1, "the ops alert e-mail was not written to the outbox"
+
+    # The storekpi page, from the real api-server process: signed in only, with the night's numbers.
+    assert cluster.request("GET", "/storekpi/", headers={"Authorization": ""}).status_code == 401
+    page = cluster.request("GET", "/storekpi/")
+    assert page.status_code == 200, page.text[:2000]
+    assert f"KPIs of {RUN_DATE}" in page.text
+    for store_id, day, visitors, orders, net_sales in EXPECTED_KPIS:
+        if day.isoformat() == RUN_DATE:
+            assert re.search(rf"<tr><td>{store_id}</td><td class=n>{visitors}</td><td class=n>{orders}</td>"
+                             rf"<td class=n>{net_sales:,.2f}</td>", page.text), store_id
+    assert '<h3 id="owner-ops">' in page.text and "orders_below_target" in page.text
+    report = cluster.request("GET", f"/storekpi/report/{RUN_DATE}")
+    assert report.status_code == 200 and "storekpi — nightly report" in report.text

@@ -173,7 +173,7 @@ def test_personal_data_present_and_on_reserved_domains_only(landing):
     for path in [*landing.rglob("*.csv"), *landing.rglob("*.gz")]:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
         try:
-            text = raw.decode("utf-8-sig")
+            text = raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = raw.decode("gb18030")
         addresses |= set(re.findall(r"[\w.+-]+@[\w.-]+", text))

@@ -146,3 +146,32 @@ def test_hero_skus_must_be_a_list(tmp_path):
     with pytest.raises(ConfigError) as err:
         _load(tmp_path, "stores:\n  - {id: a, platform: shopify, currency: USD, hero_skus: MUG-BLU}")
     assert "hero_skus" in str(err.value) and "'a'" in str(err.value)
+def test_date_order_and_history_start(tmp_path):
+    cfg = _load(tmp_path, """
+defaults: {date_order: dmy}
+stores:
+  - {id: a, platform: shopify, currency: USD, history_start: 2021-03-01}
+  - {id: b, platform: shopify, currency: USD, date_order: mdy, history_start: "2019-07-15"}
+  - {id: c, platform: generic, currency: EUR}
+""")
+    a, b, c = cfg.stores
+    assert (a.date_order, a.history_start, a.earliest_date) == ("dmy", date(2021, 3, 1), date(2021, 3, 1))
+    assert (b.date_order, b.earliest_date) == ("mdy", date(2019, 7, 15))
+    assert (c.history_start, c.earliest_date) == (None, date(2000, 1, 1))  # the floor for every store
+
+
+def test_history_start_before_2000_keeps_the_2000_floor(tmp_path):
+    cfg = _load(tmp_path, "stores:\n  - {id: a, platform: shopify, currency: USD, history_start: 1990-01-01}\n")
+    assert cfg.stores[0].earliest_date == date(2000, 1, 1)
+
+
+@pytest.mark.parametrize(("entry", "needle"), [
+    ("date_order: ymd", "store 'a': date_order must be one of dmy, mdy, got 'ymd'"),
+    ("history_start: soon", "store 'a': history_start must be a date like 2021-01-01, got 'soon'"),
+    ("history_start: '2021-02-30'", "store 'a': history_start must be a date"),
+    ("history_start: 2021-02-30", "not valid YAML: day is out of range for month"),
+])
+def test_bad_date_keys_name_the_store_and_key(tmp_path, entry, needle):
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, f"stores:\n  - id: a\n    platform: shopify\n    currency: USD\n    {entry}\n")
+    assert needle in str(caught.value) and "stores.yml" in str(caught.value)

@@ -209,14 +209,22 @@ unioned as (
 
 ),
 
+{# marketing.md: rules about one campaign name it in `campaign` #}
+with_campaign as (
+
+    select unioned.*, cast(null as varchar) as campaign from unioned
+    union all select * from {{ ref('int_alerts_roas_below_target') }}
+
+),
+
 {#- merchandising.md rules; promo_date tells apart a SKU's alerts for two promo days -#}
 with_merchandising as (
 
-    select unioned.*, cast(null as date) as promo_date from unioned
+    select with_campaign.*, cast(null as date) as promo_date from with_campaign
     union all
     select
         store_id, "date", rule, owner_role, severity, sku, order_id, line_number, value, threshold, message,
-        promo_date
+        cast(null as varchar) as campaign, promo_date
     from {{ ref('merchandising_alerts') }}
 
 ),
@@ -226,7 +234,7 @@ final as (
     select
         store_id || '|' || cast("date" as varchar) || '|' || rule || '|' || coalesce(sku, '') || '|'
             || coalesce(order_id, '') || '|' || coalesce(cast(line_number as varchar), '')
-            || coalesce('|' || cast(promo_date as varchar), '') as alert_id,
+            || coalesce('|' || campaign, '') || coalesce('|' || cast(promo_date as varchar), '') as alert_id,
         store_id,
         "date",
         rule,
@@ -238,6 +246,7 @@ final as (
         cast(value as double precision) as value,
         cast(threshold as double precision) as threshold,
         message,
+        campaign,
         promo_date
     from with_merchandising
 

@@ -80,6 +80,12 @@ snapshots as (
 
 ),
 
+ad_days as (  -- marketing.md: NULL for a store without any ad_spend export
+
+    select * from {{ ref('int_store_ad_days') }}
+
+),
+
 joined as (
 
     select
@@ -106,7 +112,9 @@ joined as (
         cast(snapshots.skus_stockout as bigint) as skus_stockout,
         cast(snapshots.skus_low_cover as bigint) as skus_low_cover,
         snapshots.skus_selling_28d,
-        stores.daily_orders_min as daily_orders_target
+        stores.daily_orders_min as daily_orders_target,
+        ad_days.ad_spend,
+        ad_days.attributed_sales
     from store_days
     inner join stores
         on store_days.store_id = stores.store_id
@@ -128,6 +136,9 @@ joined as (
     left join snapshots
         on store_days.store_id = snapshots.store_id
         and store_days."date" = snapshots."date"
+    left join ad_days
+        on store_days.store_id = ad_days.store_id
+        and store_days."date" = ad_days."date"
 
 ),
 
@@ -163,7 +174,12 @@ final as (
         skus_stockout,
         skus_low_cover,
         {{ safe_divide('skus_selling_28d', 'skus_in_snapshot') }} as sell_through_rate_28d,
-        daily_orders_target
+        daily_orders_target,
+        ad_spend,
+        attributed_sales,
+        {{ safe_divide('net_sales', 'ad_spend') }} as mer,
+        {{ safe_divide('ad_spend', 'net_sales') }} as ad_spend_share,
+        {{ safe_divide('ad_spend', 'new_buyers') }} as new_buyer_cac
     from joined
 
 )

@@ -18,6 +18,8 @@ renamed as (
         cover_days_min,
         discount_floor,
         max_quarantine_share,
+        roas_min,
+        min_campaign_spend,
         hero_min_on_hand,
         lead_time_days,
         review_days,

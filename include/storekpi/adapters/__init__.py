@@ -6,13 +6,15 @@
 
 from __future__ import annotations
 
-from storekpi.adapters import generic, shopify, taobao
+from storekpi.adapters import generic, marketing, shopify, taobao
 from storekpi.adapters.base import Field, Layout
 
 _PLATFORMS = {"shopify": shopify.LAYOUTS, "taobao": taobao.LAYOUTS, "generic": generic.LAYOUTS}
 
 
 def layouts(platform: str, dataset: str) -> tuple[Layout, ...]:
+    if dataset in ("traffic_sources", "ad_spend"):
+        return marketing.layouts(platform)[dataset]
     return _PLATFORMS[platform][dataset]
 
 

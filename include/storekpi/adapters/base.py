@@ -8,6 +8,7 @@ therefore a table of layouts per dataset.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 
 # How a cell is parsed (see `parsing.py`).
@@ -42,6 +43,11 @@ class Field:
     order_level: bool = False  # line-grain order exports: belongs to the order, taken from its first row
     future_check: bool = False  # future_date when dated more than one day after the export date
     fallback: str | None = None  # field whose cell is used when this one is empty (or its column absent)
+    signed: bool = False  # an amount that may be negative (a discount); other money below 0 is unparseable
+    non_negative: bool = False  # a negative value is `unparseable` (ad spend, clicks, impressions)
+    same_day_as: str | None = None  # `not_daily` when this date differs from that field's (Meta reporting ends)
+    from_header: str | None = None  # the value is in the header, not the cells: regex group 1 of the header as
+    #                                 written ('Amount spent (EUR)' -> EUR); the cells are not read for it
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -63,6 +69,9 @@ class Layout:
     # A row with all of these fields empty describes no entity (Shopify products' image and option rows): it is
     # counted as loaded, but neither checked nor written to raw.
     blank_when_empty: tuple[str, ...] = ()
+    first_row: tuple[str, ...] = ()  # line-grain orders: fields an order's first row always fills (one suffices)
+    none_values: tuple[str, ...] = ()  # cells meaning "no value" (Google Ads '--', 生意参谋 '-')
+    constants: tuple[tuple[str, str], ...] = ()  # raw columns fixed by the layout, e.g. ad_platform
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -74,7 +83,7 @@ class Layout:
             positions.setdefault(normalise_header(header), index)
         matched: dict[str, int] = {}
         for field in self.fields:
-            index = next((positions[h.lower()] for h in field.headers if h.lower() in positions), None)
+            index = next((i for h in field.headers for i in _find(positions, h.lower())), None)
             if index is not None:
                 matched[field.name] = index
             elif not field.optional:
@@ -86,6 +95,13 @@ class Layout:
         required = ", ".join(_with_aliases(f) for f in self.fields if not f.optional)
         optional = ", ".join(_with_aliases(f) for f in self.fields if f.optional)
         return f"{self.name}: {required}" + (f" (optional: {optional})" if optional else "")
+
+
+def _find(positions: dict[str, int], header: str) -> list[int]:
+    """Columns named `header`; a `*` in it stands for any text (Meta's 'Amount spent (*)')."""
+    if "*" not in header:
+        return [positions[header]] if header in positions else []
+    return [i for name, i in positions.items() if fnmatch.fnmatchcase(name, header)][:1]
 
 
 def _with_aliases(field: Field) -> str:

@@ -18,11 +18,12 @@ currency, future dates, duplicates, orphans, and incomplete_order last).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from storekpi import schema
+from storekpi import config, schema
 from storekpi.adapters import parsing, reading
 from storekpi.adapters.base import Field, Layout
 from storekpi.adapters.parsing import literal
@@ -33,6 +34,7 @@ from storekpi.pii import customer_key_sql
 PRIORITY_RAGGED, PRIORITY_ROW = 0, 10
 PRIORITY_DUPLICATE, PRIORITY_ORPHAN, PRIORITY_INCOMPLETE = 1000, 1500, 2000
 ERRORS, BAD, ORDER_ROWS = "_sk_errors", "_sk_bad", "_sk_order_rows"  # temporary: never in the warehouse file
+BROKEN = "_sk_broken"  # lines not read as records, with the order id their first cells name (incomplete_order)
 ORDER_FIELDS = tuple(c for c in schema.RAW["orders"] if c not in ("order_id", "customer_key"))
 
 
@@ -83,10 +85,12 @@ class Workbench:
         self.ctx: Context | None = None
         self.staged: list[Staged] = []
         self.errors = 0  # rows in ERRORS for the current unit: most units have none, and skip the steps about them
+        self._day_first: bool | None = None  # how the file being staged writes d/m/yyyy dates (`_short_dates`)
         self._relations: list[str] = []  # loaded files of the current unit, released by `start`
         parsing.install(con)
         con.execute(f"""create or replace temp table {ERRORS} (_file varchar, _row_number integer,
                         priority integer, reason varchar, column_name varchar, message varchar)""")
+        con.execute(f"create or replace temp table {BROKEN} (_file varchar, _row_number integer, order_id varchar)")
 
     @classmethod
     def open(cls, wh) -> Workbench:
@@ -102,7 +106,7 @@ class Workbench:
         self._clear()
         self.ctx = ctx
         if self.errors:
-            self.con.execute(f"delete from {ERRORS}")
+            self.con.execute(f"delete from {ERRORS}; delete from {BROKEN}")
         self.errors = 0
 
     def close(self) -> None:
@@ -110,7 +114,7 @@ class Workbench:
             self.con.close()
             return
         self._clear()
-        self.con.execute(f"drop table if exists {ERRORS}")
+        self.con.execute(f"drop table if exists {ERRORS}; drop table if exists {BROKEN}")
 
     def _clear(self) -> None:
         for name in self._relations:
@@ -144,6 +148,7 @@ class Workbench:
                         "sk_clean_plain" if rows.simple_cells else "sk_clean")
         self.staged.append(staged)
         fields = rows.layout.fields
+        self._day_first = self._short_dates(staged)
         checks = self._row_checks(staged)
         first_failed = "case " + " ".join(f"when {cond} then {p}" for p, _, _, cond, _ in checks) + " end" \
             if checks else "cast(null as integer)"
@@ -162,13 +167,31 @@ class Workbench:
         """)
         if checks and self._run(f"select count(*) from {staged.typed} where _p is not null"):
             self._row_check_errors(staged, checks)
-        if rows.ragged:  # malformed records are few
-            self.con.executemany(f"insert into {ERRORS} values (?, ?, {PRIORITY_RAGGED}, 'unparseable', null, ?)", [
-                [relpath, line, f"{relpath} row {line}: has {found} fields where the header has {rows.expected_fields}"]
-                for line, found in rows.ragged])
-            self.errors += len(rows.ragged)
-        staged.rows_in = read + len(rows.ragged)
+        if rows.broken:  # lines not read as records are few
+            self.con.executemany(f"insert into {ERRORS} values (?, ?, {PRIORITY_RAGGED}, 'unparseable', null, ?)",
+                                 [[relpath, row.line, f"{relpath} row {row.line}: {row.problem}"]
+                                  for row in rows.broken])
+            self.con.executemany(f"insert into {BROKEN} values (?, ?, ?)",
+                                 [[relpath, row.line, row.cells.get("order_id")] for row in rows.broken])
+            self.errors += len(rows.broken)
+        staged.rows_in = read + len(rows.broken)
         return staged
+
+    def _short_dates(self, staged: Staged) -> bool | None:
+        """How the file's d/m/yyyy dates read: day first when the store says `date_order: dmy` or a value proves it
+        (a first number above 12), else month first. None when no date cell of the file is written so."""
+        columns = [_q(f.name) for f in staged.layout.fields
+                   if f.kind in ("timestamp", "date") and f.name in staged.headers]
+        if not columns:
+            return None
+        first = ", ".join(f"coalesce(try_cast(regexp_extract({c}, {literal(parsing.SHORT_DATE)}, 1) as integer), 0)"
+                          for c in columns)
+        slashed = " or ".join(f"contains({c}, '/') or contains({c}, '.')" for c in columns)
+        largest = self._run(f"select max(greatest({first}, 0)) from {staged.src} where {slashed}")
+        if not largest:
+            return None
+        order = self.ctx.store.date_order
+        return order == "dmy" if order else largest > 12
 
     def _row_check_errors(self, staged: Staged, checks: list[tuple[int, str, str, str, str]]) -> None:
         """The failed row check of each failing row, with its message (which needs the cleaned text again)."""
@@ -190,9 +213,15 @@ class Workbench:
         def clean(name: str) -> str:
             return f"{staged.clean}({source}{_q(name)})"
 
+        if fld.from_header:  # the value is written in the header ('Amount spent (EUR)'), the same on every row
+            found = re.search(fld.from_header, staged.headers.get(fld.name, ""))
+            return f"cast({literal(found.group(1).strip()) if found else 'null'} as varchar)"
         cell = clean(fld.name) if fld.name in staged.headers else "cast(null as varchar)"
         if fld.fallback in staged.headers:
             cell = f"coalesce({cell}, {clean(fld.fallback)})"
+        if staged.layout.none_values and fld.name in staged.headers:
+            cell = f"list_transform([{cell}], lambda c: case when c in " \
+                   f"({', '.join(map(literal, staged.layout.none_values))}) then null else c end)[1]"
         return cell
 
     def _typed(self, fld: Field) -> str:
@@ -203,7 +232,7 @@ class Workbench:
             return f"{customer_key_sql(name, self.ctx.salt)} as {name}"
         if fld.kind == "text":
             return name
-        value = parsing.typed_expr(fld.kind, name, self.ctx.store.timezone)
+        value = parsing.typed_expr(fld.kind, name, self.ctx.store.timezone, self._day_first)
         return f"{name} as {_q(_text_column(fld))}, {value} as {name}"
 
     def _key(self, layout: Layout) -> str:
@@ -220,26 +249,50 @@ class Workbench:
         for fld in staged.layout.fields:
             header = staged.header(fld.name)
             where = f"{literal(staged.relpath + ' row ')} || _row_number || {literal(f', column {header}: ')}"
-            for reason, condition, message in self._checks_for(fld):
+            has_column = fld.name in staged.headers or fld.fallback in staged.headers
+            for reason, condition, message in self._checks_for(fld, has_column):
                 checks.append((PRIORITY_ROW + len(checks), f"'{reason}'", literal(header), condition,
                                f"{where} || {message}"))
         return checks
 
-    def _checks_for(self, fld: Field) -> list[tuple[str, str, str]]:
-        """(reason, condition, message SQL) of the row checks of one field, most important first."""
+    def _checks_for(self, fld: Field, has_column: bool = True) -> list[tuple[str, str, str]]:
+        """(reason, condition, message SQL) of the row checks of one field, most important first. A required
+        field whose optional column is absent has a default instead (a file without a date covers its folder date)."""
         text, value = _q(_text_column(fld)), _q(fld.name)
         shown = f"'''' || left({text}, 60) || ''''"
         checks = []
-        if fld.required:
+        if fld.required and (has_column or not fld.optional or fld.fallback):
             checks.append(("missing_required", f"{text} is null", "'required value is missing'"))
         if fld.kind in parsing.NOUN:
             checks.append(("unparseable", f"{text} is not null and {value} is null",
                            f"'cannot parse ' || {shown} || ' as {parsing.NOUN[fld.kind]}'"))
+        if fld.kind == "amount":
+            checks.append(("unparseable", f"abs({value}) >= {parsing.MAX_AMOUNT}",
+                           f"{shown} || ' is out of range (less than {parsing.MAX_AMOUNT:,})'"))
+        elif fld.kind in ("count", "quantity", "stock_level"):
+            most = parsing.MAX_QUANTITY if fld.kind == "quantity" else parsing.MAX_WHOLE
+            checks.append(("unparseable", f"abs({value}) > {most}",
+                           f"{shown} || ' is out of range (at most {most:,})'"))
+        if fld.kind == "amount" and not fld.signed:
+            checks.append(("unparseable", f"{value} < 0",
+                           f"'amount ' || {shown} || ' cannot be negative (a refund goes in its refund column)'"))
+        if fld.kind in ("timestamp", "date"):
+            earliest = self.ctx.store.earliest_date
+            why = "the store's history_start" if earliest > config.EARLIEST_DATE else "a placeholder date?"
+            checks.append(("implausible_date", f"cast({value} as date) < date {literal(earliest.isoformat())}",
+                           f"cast(cast({value} as date) as varchar) || {literal(f' is before {earliest} ({why})')}"))
         if fld.kind in ("quantity", "stock_level"):
             checks.append(("non_integer_quantity", f"{value} <> trunc({value})",
                            f"'quantity ' || {shown} || ' is not a whole number'"))
         if fld.kind == "quantity":
             checks.append(("negative_quantity", f"{value} < 0", f"'quantity ' || {shown} || ' is negative'"))
+        if fld.non_negative:
+            checks.append(("unparseable", f"{value} < 0", f"{shown} || ' is negative'"))
+        if fld.same_day_as:
+            checks.append(("not_daily", f"{value} <> {_q(fld.same_day_as)}",
+                           f"'the row covers ' || cast({_q(fld.same_day_as)} as varchar) || ' to ' || "
+                           f"cast({value} as varchar) || '; only daily rows are accepted (break the report "
+                           f"down by day)'"))
         if fld.kind in ("rating", "rating_word"):
             checks.append(("rating_out_of_range", f"{value} not in (1, 2, 3, 4, 5)",
                            f"'rating ' || {shown} || ' is outside 1 to 5'"))
@@ -276,8 +329,12 @@ class Workbench:
         return {dataset: _union(parts)}
 
     def _entity_column(self, staged: Staged, column: str) -> str | None:
-        if column in ("snapshot_date", "valid_from"):
-            return f"date {literal(self.ctx.export_date.isoformat())}"
+        if column in ("snapshot_date", "valid_from") or (column == "date" and staged.layout.field("date")
+                                                          and "date" not in staged.headers):
+            return f"date {literal(self.ctx.export_date.isoformat())}"  # a file without dates covers its folder date
+        constant = dict(staged.layout.constants).get(column)
+        if constant is not None:
+            return literal(constant)
         if column == "review_id":
             return "_key"
         return _q(column) if staged.layout.field(column) else None
@@ -287,6 +344,8 @@ class Workbench:
         for s in self.staged:
             self._duplicate_conflicts(s, [f for f in s.layout.fields if f.order_level], orders=True)
         self._incomplete_orders(self.staged)
+        for s in self.staged:
+            self._headless_orders(s)
         self._settle()
         return {"orders": self._orders(self.staged), "order_lines": self._lines(self.staged)}
 
@@ -368,6 +427,7 @@ class Workbench:
         if not staged or not self.errors:
             return
         rows = " union all ".join(f"select {s.file} as _file, _row_number, order_id from {s.typed}" for s in staged)
+        rows += f" union all select _file, _row_number, {staged[0].clean}(order_id) from {BROKEN}"
         self.con.execute(f"create or replace temp view {ORDER_ROWS} as {rows}")
         self.errors += self._run(f"""
             insert into {ERRORS}
@@ -382,6 +442,26 @@ class Workbench:
                   from {ERRORS} e join {ORDER_ROWS} o using (_file, _row_number)
                   where o.order_id is not null group by o.order_id) b using (order_id)
             where not exists (select 1 from {ERRORS} e where e._file = r._file and e._row_number = r._row_number)
+        """)
+
+    def _headless_orders(self, staged: Staged) -> None:
+        """Continuation rows whose first row is missing (a re-saved file that lost it) are never an order of their
+        own: when no row of an order fills any of the layout's `first_row` fields, all its rows are
+        incomplete_order."""
+        fields = [f for f in staged.layout.first_row if f in staged.headers]
+        if not fields:
+            return
+        empty = " and ".join(f"count({_q(f)}) = 0" for f in fields)
+        named = literal(", ".join(staged.header(f) for f in fields))
+        self.errors += self._run(f"""
+            insert into {ERRORS}
+            select {staged.file}, _row_number, {PRIORITY_INCOMPLETE}, 'incomplete_order', null,
+                   {literal(staged.relpath + ' row ')} || _row_number || ': order ' || order_id
+                   || ' is incomplete: no row of this file fills its order fields (' || {named}
+                   || '), so its first row is missing'
+            from {staged.typed} t
+            semi join (select order_id from {staged.typed} group by order_id having {empty}) h using (order_id)
+            where not exists (select 1 from {ERRORS} e where e._file = {staged.file} and e._row_number = t._row_number)
         """)
 
     def _settle(self) -> None:
@@ -451,7 +531,7 @@ class Workbench:
         raw_values = []
         for s in self.staged:  # raw values of the quarantined rows only
             pairs = [f"{literal(s.headers[f.name])}, {_q(f.name)}" for f in s.layout.fields
-                     if not f.personal and f.name in s.headers]
+                     if not f.personal and not f.from_header and f.name in s.headers]
             json = f"cast(json_object({', '.join(pairs)}) as varchar)" if pairs else "cast(null as varchar)"
             raw_values.append(f"select {s.file} as _file, _row_number, {json} as raw_values from {s.src} "
                               f"semi join (select _row_number from {BAD} where _file = {s.file}) b using (_row_number)")

@@ -22,7 +22,7 @@ ORDERS = Layout(
         Field("unit_price", ("unit_price",), kind="amount", required=True),
         Field("list_price", ("list_price",), kind="amount", optional=True),
         # order-level amounts: on the first line only or repeated on every line, they count once
-        Field("order_discount", ("order_discount",), kind="amount", order_level=True),
+        Field("order_discount", ("order_discount",), kind="amount", order_level=True, signed=True),
         Field("shipping", ("shipping",), kind="amount", order_level=True),
         Field("refunded_amount", ("refunded_amount",), kind="amount", order_level=True),
     ),

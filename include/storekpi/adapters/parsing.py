@@ -15,6 +15,14 @@ _NUMBER = r"[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d+)?"  # thousands separators only in
 _OFFSET = r"(Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$"
 # trimmed around every cell: whitespace, Taobao's trailing tab, CR/LF, no-break and ideographic space
 TRIMMED = " \t\r\n\u00a0\u3000"
+# The largest values the warehouse takes (docs/decisions.md "Hostile input"): beyond them a cell is unparseable,
+# so no dbt model can overflow on a typo. Money is DECIMAL(18, 2): a line's quantity times its price stays below
+# its limit of 10^16.
+MAX_AMOUNT = 10 ** 10  # amounts are less than ten billion in the shop's currency
+MAX_QUANTITY = 10 ** 6  # units on one order line
+MAX_WHOLE = 2 ** 31 - 1  # counts and stock levels: INTEGER
+# d/m/yyyy or m/d/yyyy (a spreadsheet's re-save): group 1 is the day when any value of the file has it above 12
+SHORT_DATE = r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})"
 
 MACROS = (
     # Excel-safe ="…" unwrapped (a cheap test first: the regular expression is for the few cells that need it)
@@ -86,8 +94,17 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def typed_expr(kind: str, column: str, timezone: str) -> str:
-    """SQL giving the typed value of a cleaned text column."""
+def short_dates(column: str, day_first: bool) -> str:
+    """A column's d/m/yyyy (or m/d/yyyy) dates rewritten as yyyy-mm-dd, the rest of the text kept."""
+    order = r"\3-\2-\1" if day_first else r"\3-\1-\2"
+    return f"regexp_replace({column}, '{SHORT_DATE}', '{order}')"
+
+
+def typed_expr(kind: str, column: str, timezone: str, day_first: bool | None = None) -> str:
+    """SQL giving the typed value of a cleaned text column; `day_first` (None: the file has no d/m/yyyy dates)
+    says how its short dates read."""
+    if day_first is not None and kind in ("timestamp", "date"):
+        column = short_dates(column, day_first)
     return {
         "text": column,
         "currency": f"upper({column})",

@@ -22,7 +22,7 @@ ORDERS = Layout(
         Field("shipping", ("Shipping",), kind="amount", order_level=True),
         Field("taxes", ("Taxes",), kind="amount", order_level=True),
         Field("total", ("Total",), kind="amount", order_level=True),
-        Field("order_discount", ("Discount Amount",), kind="amount", order_level=True),
+        Field("order_discount", ("Discount Amount",), kind="amount", order_level=True, signed=True),
         Field("refunded_amount", ("Refunded Amount",), kind="amount", order_level=True, optional=True),
         Field("quantity", ("Lineitem quantity",), kind="quantity", required=True),
         Field("product_name", ("Lineitem name",)),
@@ -30,7 +30,7 @@ ORDERS = Layout(
         Field("compare_at_price", ("Lineitem compare at price",), kind="amount", optional=True),
         Field("sku", ("Lineitem sku",)),
     ),
-    key=("order_id",), entity="order", role="order_lines",
+    key=("order_id",), entity="order", role="order_lines", first_row=("status", "subtotal", "total"),
 )
 
 TRAFFIC = Layout(

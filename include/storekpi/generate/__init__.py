@@ -17,7 +17,7 @@ import numpy as np
 from storekpi.config import DEFAULT_PROMO_DAYS
 from storekpi.errors import ConfigError
 from storekpi.generate import catalogue as catalogues
-from storekpi.generate import files, generic, shopify, taobao
+from storekpi.generate import files, generic, marketing, shopify, taobao
 from storekpi.generate.activity import daily_plan, promo_mask, reviews, stock_levels
 from storekpi.generate.base import NIGHTLY_AT, ExportFile, Store
 from storekpi.generate.orders import LINES_PER_ORDER, Policy, simulate
@@ -57,7 +57,7 @@ def generate(out: Path, *, stores: int = 3, days: int = 60, seed: int = 7, end_d
     for index, profile in enumerate(chosen):
         store = simulate_store(profile, index, seed=seed, end_date=end_date, days=days)
         hero_skus[profile.id] = [store.catalogue.sku[i] for i in store.catalogue.hero_skus]
-        exports = _WRITERS[profile.platform](store)
+        exports = _WRITERS[profile.platform](store) + marketing.exports(store)
         for export in exports:
             relpath = _write(out, profile.id, export)
             if export.cases:

@@ -96,12 +96,17 @@ def row_free_expectations() -> dict[str, type]:
 
         value: int = 0
 
+    class ExpectTrafficSourcesToMapToAChannel(gxe.ExpectTableRowCountToEqual):
+        """Rows are traffic sources that no channel rule maps (marketing.md): they count as `other`."""
+
+        value: int = 0
+
     class ExpectHeroSkusToAppearInExports(gxe.ExpectTableRowCountToEqual):
         """Rows are configured hero SKUs that no export of their store names."""
 
         value: int = 0
 
-    classes = (ExpectNoMissingDates, ExpectOnHandToBeInteger, ExpectExportsToCoverRunDate,
+    classes = (ExpectTrafficSourcesToMapToAChannel, ExpectNoMissingDates, ExpectOnHandToBeInteger, ExpectExportsToCoverRunDate,
                ExpectNoMissingTrafficDays, ExpectShopifySubtotalToMatchNetSales, ExpectDiscountsToBeNonNegative,
                ExpectHeroSkusToAppearInExports)
     return {_snake(cls.__name__): cls for cls in classes}

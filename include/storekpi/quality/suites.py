@@ -77,7 +77,10 @@ def no_rows(expectation: str, table: str, column: str | None, blocking: bool, de
 
 def build_batches(wh: Warehouse, *, run_date: date, config: StoreConfig, batch_id: str) -> list[Batch]:
     """Read every frame the gates need and attach the checks of quality.md to it."""
-    return [*blocking_batches(wh, run_date, config, batch_id), *warning_batches(wh, run_date, config, batch_id)]
+    from storekpi.quality import marketing
+
+    return [*blocking_batches(wh, run_date, config, batch_id), *warning_batches(wh, run_date, config, batch_id),
+            *marketing.batches(wh)]
 
 
 def blocking_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id: str) -> list[Batch]:
