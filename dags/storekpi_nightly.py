@@ -6,8 +6,9 @@ Every night: pick up the exports stores dropped into the landing folder, load th
 e-mail each breached KPI's owner role.
 
 Run for one date by hand: `storekpi run --landing DIR --warehouse TARGET --date YYYY-MM-DD`.
-Scheduled runs read their defaults from the environment: `STOREKPI_LANDING`, `STOREKPI_WAREHOUSE`,
-`STOREKPI_STORES`, `STOREKPI_OUTBOX`, `STOREKPI_REPORTS`; the run's date D is the day before the run's logical date
+Scheduled runs read their defaults from the environment: `STOREKPI_LANDING`, `STOREKPI_STORES`, `STOREKPI_OUTBOX`,
+`STOREKPI_REPORTS`; the warehouse is the Airflow connection `storekpi_warehouse` (or `STOREKPI_WAREHOUSE`, read
+when the task runs, never stored with the DAG); the run's date D is the day before the run's logical date
 in `STOREKPI_SCHEDULE_TZ` (see docs/operations.md).
 
 This file only wires tasks: the work lives in `storekpi.pipeline` (imported inside each task, so parsing this file
@@ -23,6 +24,10 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
 SCHEDULE_TZ = os.environ.get("STOREKPI_SCHEDULE_TZ", "UTC")
+# The earliest date D a run may cover (runspec.EARLIEST_DATE). Airflow skips every task of a run whose logical date
+# (D + 1) is before start_date, so start_date must never decide which dates can be run or backfilled; catchup=False
+# keeps the scheduler from creating the old runs itself.
+START_DATE = pendulum.datetime(2000, 1, 1, tz=SCHEDULE_TZ)
 MARTS = ("kpi_store_daily", "stock_cover", "repurchase_cohorts", "discount_violations", "revenue_bridge",
          "kpi_alerts")
 
@@ -54,10 +59,17 @@ def _spec(context=None):
         local = pendulum.instance(context["logical_date"]).in_timezone(SCHEDULE_TZ)
         run_date = local.subtract(days=1).to_date_string()
     return RunSpec.resolve(
-        landing=params.get("landing"), warehouse=params.get("warehouse"), date=run_date,
+        landing=params.get("landing"), warehouse=_warehouse(params.get("warehouse")), date=run_date,
         stores=params.get("stores"), outbox=params.get("outbox"), reports=params.get("reports"),
         run_key=params.get("run_key") or context["run_id"],
     )
+
+
+def _warehouse(param: str | None) -> str:
+    """The run's warehouse: its param, else $STOREKPI_WAREHOUSE as a connection, else the storekpi_warehouse one."""
+    from storekpi.warehouse import CONNECTION_ID, as_connection
+
+    return param or as_connection(os.environ.get("STOREKPI_WAREHOUSE")) or CONNECTION_ID
 
 
 def _run(step: str) -> dict:
@@ -90,7 +102,7 @@ def _abandon(context) -> None:
 @dag(
     dag_id="storekpi_nightly",
     schedule=os.environ.get("STOREKPI_SCHEDULE", "0 3 * * *"),
-    start_date=pendulum.datetime(2026, 1, 1, tz=SCHEDULE_TZ),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,  # runs of one warehouse share its build file
     doc_md=__doc__,
@@ -106,7 +118,10 @@ def _abandon(context) -> None:
     on_failure_callback=_abandon,
     params={
         "landing": Param(os.environ.get("STOREKPI_LANDING"), type=["null", "string"]),
-        "warehouse": Param(os.environ.get("STOREKPI_WAREHOUSE"), type=["null", "string"]),
+        # A DuckDB path or an Airflow connection id, never a URL: params are serialised with the DAG and shown in
+        # the UI. Unset, the task reads $STOREKPI_WAREHOUSE at run time, else the storekpi_warehouse connection.
+        "warehouse": Param(None, type=["null", "string"],
+                           description="DuckDB file path or Airflow connection id (default storekpi_warehouse)"),
         "date": Param(None, type=["null", "string"], description="YYYY-MM-DD; default: the day before the run"),
         "stores": Param(os.environ.get("STOREKPI_STORES"), type=["null", "string"]),
         "outbox": Param(os.environ.get("STOREKPI_OUTBOX"), type=["null", "string"]),

@@ -1,6 +1,7 @@
 """Alert e-mails: the morning message each owner of a breached KPI reads.
 
-The rules themselves are computed in dbt (`marts.kpi_alerts`); this module only routes and words them
+The rules themselves are data (dbt_project.yml `alert_rules`) computed in dbt (`marts.kpi_alerts`); this module
+only routes and words them, reading each rule's label, unit and history series from that same table
 (`kpis.md`, "marts.kpi_alerts"):
 - only alerts dated D, routed by `stores.yml` recipients (store x owner role -> addresses);
 - ONE message per address, even when it owns several roles or stores, listing its alerts grouped by store; each
@@ -40,31 +41,33 @@ MINUS = "\u2212"
 
 @dataclass(frozen=True)
 class RuleView:
-    """How one alert rule is worded and which KPI series shows its last 7 days."""
+    """How one alert rule is worded and which series shows its last 7 days (one entry of the rules table)."""
 
     label: str
-    kpi: str  # the column the value and the history come from
+    kpi: str  # the mart column the value and the history come from
     kpi_label: str
     unit: str  # count | rate | days | money
-    source: str  # store: kpi_store_daily | sku: stock_cover | violations: discount_violations per day
+    mart: str | None = None  # the mart the history is read from
+    item: str | None = None  # the key the history is per (sku, campaign: the alert carries it, its mart has it)
+    history: str = "mart"  # mart: the kpi column per day | count: the number of mart rows per day
+    history_label: str | None = None
 
 
-RULES: dict[str, RuleView] = {
-    "conversion_below_target": RuleView("Conversion below target", "conversion_rate", "conversion rate", "rate",
-                                        "store"),
-    "orders_below_target": RuleView("Orders below target", "orders", "orders", "count", "store"),
-    "positive_review_rate_low": RuleView("Positive reviews low", "positive_review_rate_30d",
-                                         "30-day positive-review rate", "rate", "store"),
-    "stockout": RuleView("Stocked out", "on_hand", "on hand", "count", "sku"),
-    "low_cover": RuleView("Low stock cover", "days_of_cover", "days of cover", "days", "sku"),
-    "discount_floor": RuleView("Discount below floor", "price_ratio", "price / list price", "rate", "violations"),
-    "traffic_drop": RuleView("Traffic drop", "visitors", "visitors", "count", "store"),
-    "missing_data": RuleView("Missing data", "orders", "orders", "count", "store"),
-    "roas_below_target": RuleView("ROAS below target", "roas", "ROAS", "money", "campaign"),  # marketing.md
-    "hero_stock_low": RuleView("Hero SKU below its minimum", "on_hand", "on hand", "count", "sku"),
-    "promo_stock_risk": RuleView("Short for a promo day", "value", "units short", "count", "none"),
-}
-FALLBACK_VIEW = RuleView("Alert", "value", "value", "count", "none")
+FALLBACK_VIEW = RuleView("Alert", "value", "value", "count")
+ITEM_KEYS = ("sku", "campaign")  # alert keys a 7-day history can be per (a mart row per store, item and day)
+
+
+def rule_views() -> dict[str, RuleView]:
+    """rule -> its wording, from the rules table (dbt_project.yml `alert_rules`, which dbt renders kpi_alerts from)."""
+    from storekpi.dbt_runner import alert_rules
+
+    views = {}
+    for rule in alert_rules():
+        history = rule.get("history", "mart")
+        item = next((k for k in rule.get("keys", []) if k in ITEM_KEYS), None) if history == "mart" else None
+        views[rule["rule"]] = RuleView(rule["label"], rule["column"], rule["kpi_label"], rule["unit"], rule["mart"],
+                                       item, history, rule.get("history_label", rule["kpi_label"]))
+    return views
 
 
 # -- public interface -----------------------------------------------------------------------------------------------
@@ -80,13 +83,15 @@ def compose(wh: Warehouse, run_date: date, config: StoreConfig, *, report_path: 
         log.warning("store %s: %d %s alert(s) for %s have no recipient in stores.yml", store_id, len(group), role,
                     run_date)
     routed = routed.dropna(subset=["address"])
-    history = _history(wh, run_date, alerts)
+    views = rule_views()
+    history = _history(wh, run_date, alerts, views)
     bridges = _bridges(wh, run_date)
     attachment = _attachment(report_path)
     messages = []
     for address, own in routed.groupby("address", sort=True):
         own = own.sort_values(["store_rank", "severity_rank", "rule", "sku"], na_position="first")
-        messages.append(_message(address, own, run_date, config, history, bridges, report_path, attachment))
+        messages.append(_message(address, own, run_date, config, views, history, bridges, report_path,
+                                 attachment))
     log.info("composed %d alert e-mail(s) for %d alert(s) dated %s", len(messages), len(alerts), run_date)
     return messages
 
@@ -115,39 +120,38 @@ def _routes(config: StoreConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["store_id", "owner_role", "address", "store_rank"])
 
 
-def _history(wh: Warehouse, run_date: date, alerts: pd.DataFrame) -> dict[tuple[str, str, str], dict]:
-    """(store_id, sku or "", kpi) -> {date: value} over D-6 … D, for every KPI the day's alerts need."""
+def _history(wh: Warehouse, run_date: date, alerts: pd.DataFrame,
+             views: dict[str, RuleView]) -> dict[tuple[str, str, str, str], dict]:
+    """(store_id, sku / campaign or "", mart, kpi) -> {date: value} over D-6 … D, for every series the day's alerts
+    need."""
     first = run_date - timedelta(days=HISTORY_DAYS - 1)
-    views = {RULES.get(r, FALLBACK_VIEW) for r in alerts["rule"].unique()}
+    needed = {views.get(r, FALLBACK_VIEW) for r in alerts["rule"].unique()}
     frames = []
-    store_kpis = sorted({v.kpi for v in views if v.source == "store"})
-    if store_kpis and wh.table_exists("marts", "kpi_store_daily"):
-        daily = wh.query_df(f"select store_id, date, {', '.join(store_kpis)} from marts.kpi_store_daily "
-                            "where date between ? and ?", [first, run_date])
-        frames.append(daily.melt(id_vars=["store_id", "date"], var_name="kpi").assign(sku=None))
-    sku_kpis = sorted({v.kpi for v in views if v.source == "sku"})
-    if sku_kpis and wh.table_exists("marts", "stock_cover"):
-        cover = wh.query_df(f"select store_id, sku, date, {', '.join(sku_kpis)} from marts.stock_cover "
-                            "where date between ? and ?", [first, run_date])
-        cover = cover.merge(alerts.loc[alerts["sku"].notna(), ["store_id", "sku"]].drop_duplicates())
-        frames.append(cover.melt(id_vars=["store_id", "sku", "date"], var_name="kpi"))
-    if any(v.source == "violations" for v in views) and wh.table_exists("marts", "discount_violations"):
-        lines = wh.query_df("select store_id, date, count(*) as value from marts.discount_violations "
-                            "where date between ? and ? group by store_id, date", [first, run_date])
-        frames.append(lines.assign(kpi="violations", sku=None))
-    if any(v.source == "campaign" for v in views) and wh.table_exists("marts", "ad_campaign_daily"):
-        campaigns = wh.query_df("select store_id, campaign as sku, date, roas as value from marts.ad_campaign_daily "
-                                "where date between ? and ?", [first, run_date])  # a campaign takes the sku slot
-        campaigns = campaigns.merge(alerts.loc[alerts["campaign"].notna(), ["store_id", "campaign"]]
-                                    .drop_duplicates().rename(columns={"campaign": "sku"}))
-        frames.append(campaigns.assign(kpi="roas"))
+    for mart, item, history in sorted({(v.mart, v.item or "", v.history) for v in needed if v.mart}):
+        if not wh.table_exists("marts", mart):
+            continue
+        if history == "count":
+            rows = wh.query_df(f"select store_id, date, count(*) as value from marts.{mart} "
+                               "where date between ? and ? group by store_id, date", [first, run_date])
+            frames.append(rows.assign(mart=mart, kpi="count", item=None))
+            continue
+        kpis = sorted({v.kpi for v in needed if (v.mart, v.item or "", v.history) == (mart, item, history)})
+        keys = ["store_id", "item", "date"] if item else ["store_id", "date"]
+        columns = ["store_id", f"{item} as item", "date"] if item else keys
+        rows = wh.query_df(f"select {', '.join(columns + kpis)} from marts.{mart} where date between ? and ?",
+                           [first, run_date])
+        if item:
+            rows = rows.merge(alerts.loc[alerts[item].notna(), ["store_id", item]].drop_duplicates()
+                              .rename(columns={item: "item"}))
+        rows = rows.melt(id_vars=keys, var_name="kpi").assign(mart=mart)
+        frames.append(rows if item else rows.assign(item=None))
     if not frames:
         return {}
-    history = pd.concat([f[["store_id", "sku", "kpi", "date", "value"]] for f in frames], ignore_index=True)
+    history = pd.concat([f[["store_id", "item", "mart", "kpi", "date", "value"]] for f in frames], ignore_index=True)
     history["date"] = pd.to_datetime(history["date"]).dt.date
-    history["sku"] = history["sku"].fillna("")
+    history["item"] = history["item"].fillna("")
     return {key: dict(zip(group["date"], group["value"]))
-            for key, group in history.groupby(["store_id", "sku", "kpi"], sort=False)}
+            for key, group in history.groupby(["store_id", "item", "mart", "kpi"], sort=False)}
 
 
 def _bridges(wh: Warehouse, run_date: date) -> dict[str, str]:
@@ -209,8 +213,7 @@ class AlertLine:
     values: list[str]
 
 
-def _alert_line(alert: pd.Series, run_date: date, history: dict) -> AlertLine:
-    view = RULES.get(alert["rule"], FALLBACK_VIEW)
+def _alert_line(alert: pd.Series, run_date: date, view: RuleView, history: dict) -> AlertLine:
     what = view.label if view is not FALLBACK_VIEW else str(alert["rule"])
     if isinstance(alert["sku"], str):
         what += f" — SKU {alert['sku']}"
@@ -222,17 +225,18 @@ def _alert_line(alert: pd.Series, run_date: date, history: dict) -> AlertLine:
         headline = (f"{what}: {view.kpi_label} {format_value(alert['value'], view.unit)} "
                     f"(threshold {format_value(alert['threshold'], view.unit)})")
     days = [run_date - timedelta(days=HISTORY_DAYS - 1 - i) for i in range(HISTORY_DAYS)]
-    kpi, unit, label = view.kpi, view.unit, view.kpi_label
-    if view.source == "violations":
-        kpi, unit, label = "violations", "count", "discount violations"
-    sku = alert["sku"] if view.source == "sku" else alert["campaign"] if view.source == "campaign" else ""
-    series = history.get((alert["store_id"], sku, kpi), {})
-    values = [format_value(series.get(day, 0 if view.source == "violations" else None), unit) for day in days]
+    kpi, unit, label = view.kpi, view.unit, view.history_label or view.kpi_label
+    if view.history == "count":
+        kpi, unit = "count", "count"
+    item = alert[view.item] if view.item else ""
+    series = history.get((alert["store_id"], item, view.mart, kpi), {})
+    values = [format_value(series.get(day, 0 if view.history == "count" else None), unit) for day in days]
     return AlertLine(headline, label, days, values)
 
 
-def _message(address: str, own: pd.DataFrame, run_date: date, config: StoreConfig, history: dict,
-             bridges: dict[str, str], report_path: Path | None, attachment: Path | None) -> EmailMessage:
+def _message(address: str, own: pd.DataFrame, run_date: date, config: StoreConfig, views: dict[str, RuleView],
+             history: dict, bridges: dict[str, str], report_path: Path | None,
+             attachment: Path | None) -> EmailMessage:
     roles = [role for role in ROLES if role in set(own["owner_role"])]
     roles += sorted(set(own["owner_role"]) - set(roles))
     subject = f"[storekpi] {run_date.isoformat()}: {len(own)} alerts for {', '.join(roles)}"
@@ -250,7 +254,7 @@ def _message(address: str, own: pd.DataFrame, run_date: date, config: StoreConfi
             body.append(f"<p><b>Revenue bridge:</b> {html.escape(bridge)}</p>")
         body.append('<ul style="padding-left:18px">')
         for _, alert in store_alerts.iterrows():
-            line = _alert_line(alert, run_date, history)
+            line = _alert_line(alert, run_date, views.get(alert["rule"], FALLBACK_VIEW), history)
             tag = f"[{alert['severity']}{', ' + alert['owner_role'] if len(roles) > 1 else ''}] "
             text.append(f"- {tag}{line.headline}")
             text.append(f"  last 7 days of {line.history_label} ({line.days[0]:%m-%d} … {line.days[-1]:%m-%d}): "

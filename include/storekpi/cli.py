@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import sys
+import traceback
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,12 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("STOREKPI_LOG_LEVEL", "INFO"), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = None
     try:
         args = build_parser().parse_args(argv)
         return {"run": cmd_run, "generate": cmd_generate, "demo": cmd_demo, "forget": cmd_forget,
                 "status": cmd_status}[args.command](args)
     except StorekpiError as exc:
         print(f"storekpi: error: {exc}", file=sys.stderr)
+        if args is not None and args.command in ("run", "demo"):  # stdout still ends with the run's JSON line
+            print(json.dumps({"status": "failed", "date": getattr(args, "date", None), "message": str(exc)},
+                             ensure_ascii=False))
         return exc.exit_code
 
 
@@ -92,8 +97,10 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
             reports: str | None = None, verbose: bool = False) -> tuple[int, dict]:
     """Validate, run the DAG through Airflow, and return (exit code, JSON summary)."""
     from storekpi.runspec import RunSpec, RunSummary
+    from storekpi.warehouse import as_connection
 
     run_key = f"{date}_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
+    warehouse = as_connection(warehouse)  # a postgresql:// URL becomes this run's Airflow connection
     spec = RunSpec.resolve(landing=landing, warehouse=warehouse, date=date, stores=stores, outbox=outbox,
                            reports=reports, run_key=run_key)
     from storekpi import config, landing as landing_mod
@@ -101,22 +108,28 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     landing_mod.discover(spec.landing, config.load(spec.stores), spec.date)  # fail fast with exit 2
 
     from storekpi import airflow_runner, pipeline
-    from storekpi.console import RunConsole
+    from storekpi.console import RunConsole, log_path
     from storekpi.warehouse import exclusive
 
     summary = RunSummary(spec)
     summary.update(status="running")
+    run_log = log_path(run_key)
     try:
         with exclusive(spec.target):
             try:
                 with RunConsole(run_key, verbose=verbose) as console:  # Airflow's output to the run's log
                     state = airflow_runner.run_dag(spec, make_listener=console.airflow_listener)
             except Exception as exc:  # noqa: BLE001 - Airflow itself failed; the summary must still be printed
-                log.exception("run failed")
+                run_log.parent.mkdir(parents=True, exist_ok=True)
+                with open(run_log, "a", encoding="utf-8") as handle:  # the traceback goes to the log, not the console
+                    handle.write(f"run failed:\n{traceback.format_exc()}")
                 state = "failed"
                 pipeline.abandon(spec, f"{type(exc).__name__}: {exc}")
-            if state != "success" and summary.read().get("status") not in ("blocked", "failed"):
-                pipeline.abandon(spec, f"DAG run ended {state}; see the task logs under {airflow_runner.state_dir()}")
+            status = summary.read().get("status")
+            if status == "running":  # the DAG run ended without its steps deciding: never report "running"
+                pipeline.abandon(spec, f"the DAG run ended {state} before the pipeline finished; see {run_log}")
+            elif state != "success" and status not in ("blocked", "failed"):
+                pipeline.abandon(spec, f"DAG run ended {state}; see {run_log}")
     except BusyError as exc:  # nothing was touched: another run holds the warehouse
         log.error("%s", exc)
         state = "failed"
@@ -125,6 +138,9 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     code = {"published": 0, "blocked": 3}.get(result["status"], 1)
     if code == 0 and state != "success":
         code = 1
+    if result["status"] != "published":  # one clear message on the console; the details are in the log
+        print(f"storekpi: run for {spec.date} {result['status']}: {result.get('message') or 'see the log'} "
+              f"(log: {run_log})", file=sys.stderr)
     return code, result
 
 
@@ -213,7 +229,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     target = warehouse.Target(args.warehouse)
     target.validate()
     relpath = _landing_relpath(args.path, args.landing)
-    if target.kind == "duckdb" and not target.path.exists():
+    if not warehouse.exists(target):
         raise ConfigError(f"--warehouse {target.path} does not exist: nothing to forget")
     with warehouse.open_published(target) as wh:
         known = wh.table_exists("audit", "files") and wh.query("select 1 from audit.files where path = ?",
@@ -226,8 +242,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
         with warehouse.open_build(target, key, fresh=True) as wh:
             wh.ensure_schema()
             removed = ingest.forget(wh, relpath)
-        if target.kind == "duckdb":
-            warehouse.publish(target, key)
+        warehouse.publish_in_place_change(target, key)
     print(json.dumps({"forgotten": relpath, "rows_removed": removed}, ensure_ascii=False))
     return 0
 

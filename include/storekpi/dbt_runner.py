@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 PROFILE = "storekpi"
 POSTGRES_THREADS = 2  # the machines running this have two cores
+PASSWORD_ENV = "DBT_ENV_SECRET_STOREKPI_WAREHOUSE_PASSWORD"
 
 
 class DbtBuildError(StorekpiError):
@@ -38,6 +39,12 @@ def project_dir() -> Path:
     """The dbt project: `$STOREKPI_DBT_PROJECT`, else `dbt/` at the root of the source tree."""
     override = os.environ.get("STOREKPI_DBT_PROJECT")
     return Path(override) if override else Path(__file__).resolve().parents[2] / "dbt"
+
+
+def alert_rules() -> list[dict]:
+    """The alert rules table (the `alert_rules` var of dbt_project.yml): one dict per rule, as dbt renders them."""
+    project = yaml.safe_load((project_dir() / "dbt_project.yml").read_text(encoding="utf-8"))
+    return list(project["vars"]["alert_rules"])
 
 
 def build(wh: Warehouse, run_date: date, *, work_dir: Path, unit_tests: bool = False) -> dict:
@@ -104,8 +111,8 @@ def _invoke(command: str, wh: Warehouse, run_date: date, work_dir: Path, extra: 
     profiles = work_dir / "profiles"
     profiles.mkdir(exist_ok=True)
     profiles_file = profiles / "profiles.yml"
-    profiles_file.write_text(yaml.safe_dump(profile(wh)), encoding="utf-8")
-    profiles_file.chmod(0o600)  # may hold the Postgres password
+    profiles_file.write_text(yaml.safe_dump(profile(wh)), encoding="utf-8")  # no password: see profile()
+    os.environ[PASSWORD_ENV] = wh.target.password  # "" for DuckDB
     dbt_vars = {"run_date": run_date.isoformat(), "marts_schema": wh.marts_schema}
     args = [
         command, *(extra or []),
@@ -123,8 +130,7 @@ def _invoke(command: str, wh: Warehouse, run_date: date, work_dir: Path, extra: 
     try:
         return dbtRunner().invoke(args)
     finally:
-        if wh.kind == "duckdb":
-            _release_duckdb()
+        _release_duckdb()  # a no-op when no DuckDB file was opened
 
 
 def _release_duckdb() -> None:
@@ -143,18 +149,21 @@ def _release_duckdb() -> None:
 
 
 def profile(wh: Warehouse) -> dict:
-    """profiles.yml content for this warehouse (DuckDB: its file, one thread; Postgres: from the URL)."""
+    """profiles.yml content for this warehouse (DuckDB: its file, one thread; Postgres: from its connection).
+
+    The password is never written: dbt reads it with `env_var()` from this process's environment, under a
+    `DBT_ENV_SECRET_` name, which dbt keeps out of its logs and artifacts."""
     if wh.kind == "duckdb":
         path = wh.path or wh.target.path
         output = {"type": "duckdb", "path": str(path), "schema": MARTS, "threads": 1}
     else:
-        url = urlparse(wh.target.raw)
+        url = urlparse(wh.target.url)
         output = {
             "type": "postgres",
             "host": url.hostname or "localhost",
             "port": url.port or 5432,
             "user": unquote(url.username or "postgres"),
-            "password": unquote(url.password or ""),
+            "password": "{{ env_var('" + PASSWORD_ENV + "', '') }}",
             "dbname": unquote(url.path.lstrip("/")),
             "schema": wh.marts_schema,
             "threads": POSTGRES_THREADS,

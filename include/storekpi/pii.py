@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from storekpi.warehouse import Target, Warehouse
+from storekpi.warehouse import Target, stored_salt
 
 log = logging.getLogger(__name__)
 
@@ -33,34 +32,7 @@ def salt_for(target: Target) -> str:
     salt = os.environ.get(SALT_ENV)
     if salt:
         return salt
-    if target.kind == "duckdb":
-        return _file_salt(target)
-    return _postgres_salt(target)
-
-
-def _file_salt(target: Target) -> str:
-    path = target.path.with_name(target.path.name + ".salt")
-    if not path.exists():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # created by a concurrent first run
-            pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-            log.info("created the personal-data salt %s (keep it with the warehouse)", path)
-    salt = path.read_text().strip()
-    if not salt:
-        raise RuntimeError(f"{path}: the personal-data salt file is empty")
-    return salt
-
-
-def _postgres_salt(target: Target) -> str:
-    with Warehouse(target) as wh:
-        wh.ensure_schema()
-        wh.execute("insert into audit.settings (key, value) values ('pii_salt', ?) on conflict (key) do nothing",
-                   [secrets.token_hex(32)])
-        return wh.query("select value from audit.settings where key = 'pii_salt'")[0][0]
+    return stored_salt(target)
 
 
 def normalised_sql(column: str) -> str:

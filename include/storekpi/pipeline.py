@@ -45,13 +45,12 @@ def discover(spec: RunSpec) -> dict:
         for store in open_days(config, spec.date):
             log.warning("store=%s: its day %s has not closed yet (local midnight is still ahead): D's numbers "
                         "will be partial; rerun the date after it closes", store.id, spec.date)
+        clean_up_killed_runs(spec)  # runs of one warehouse never overlap (CLI lock, max_active_runs=1)
         summary = RunSummary(spec)
         summary.update(status="running", stores=len(config.stores), started_at=_now(),
                        files_seen=len(files))
         first_year = min((f.export_date.year for f in files), default=spec.date.year) - 1
         with warehouse.open_build(spec.target, spec.run_key, fresh=True) as wh:
-            if spec.target.kind == "postgres":
-                wh.execute(f"DROP SCHEMA IF EXISTS {wh.marts_schema} CASCADE")
             wh.ensure_schema()
             _write_store_config(wh, config, first_year, spec.date.year + 1)
         return {"stores": len(config.stores), "files": len(files)}
@@ -173,7 +172,7 @@ def _record_unpublished(spec: RunSpec, status: str, message: str) -> None:
     """Keep a blocked or failed run in audit.runs where operators look: in place on PostgreSQL, in the build
     kept for inspection on DuckDB (the published file is never touched). Best effort: it must not hide the
     failure it records."""
-    if spec.target.kind == "duckdb" and not spec.target.build_path.exists():
+    if not warehouse.has_build(spec.target):
         return
     try:
         with warehouse.open_build(spec.target, spec.run_key) as wh, wh.transaction():
@@ -232,6 +231,20 @@ def abandon(spec: RunSpec, error: str | None = None) -> None:
     kept = warehouse.discard(spec.target, spec.run_key)
     message = error + (f" (the failed build is kept for inspection at {kept})" if kept else "")
     summary.update(status="failed", message=message, finished_at=_now())
+
+
+def clean_up_killed_runs(spec: RunSpec) -> None:
+    """At the start of a run: a run of this warehouse still `running` was killed, so its record is marked failed,
+    and the build schemas killed runs left are dropped."""
+    for path in sorted(RunSummary.folder().glob("*.json")):
+        data = RunSummary.load(path)
+        if (data.get("status") == "running" and data.get("warehouse") == spec.target.display
+                and path.stem != spec.run_key):
+            message = f"the run stopped before it finished (killed?); found by run {spec.run_key}"
+            RunSummary.save(path, {**data, "status": "failed", "message": message, "finished_at": _now()})
+            log.warning("run %s of %s was left running: marked failed", path.stem, spec.target.display)
+    for schema in warehouse.drop_stale_builds(spec.target, spec.run_key):
+        log.warning("dropped the build schema %s a killed run left behind", schema)
 
 
 STEPS = (discover, ingest, dbt_build, quality_gate, publish, report, alerts)

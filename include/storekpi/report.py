@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from storekpi import report_merchandising
-from storekpi.alerts import RULES, bridge_sentence, format_value
+from storekpi.alerts import bridge_sentence, format_value, rule_views
 from storekpi.config import ROLES, Store, StoreConfig
 from storekpi.spreadsheet import neutralised_frame
 from storekpi.warehouse import Warehouse
@@ -159,6 +159,8 @@ def _load(wh: Warehouse, run_date: date) -> dict[str, pd.DataFrame]:
             order by success, blocking desc, suite, expectation""", []),
     }
     data.update(report_merchandising.load(lambda *args: _frame(wh, *args), run_date))
+    units = {rule: view.unit for rule, view in rule_views().items()}
+    data["alerts"]["unit"] = data["alerts"]["rule"].map(units).fillna("count") if len(data["alerts"]) else []
     for frame in data.values():
         for column in ("date", "latest_export", "cohort_month", "promo_date", "decision_due", "last_sold_date"):
             if column in frame.columns:
@@ -215,8 +217,7 @@ def _alerts_table(alerts: pd.DataFrame, config: StoreConfig | None = None) -> st
     names = {s.id: s.name for s in config.stores} if config else {}
     rows = []
     for alert in alerts.itertuples(index=False):
-        view = RULES.get(alert.rule)
-        unit = view.unit if view else "count"
+        unit = alert.unit
         store = f"<td>{esc(names.get(alert.store_id, alert.store_id))}</td>" if config else ""
         rows.append(f"<tr>{store}<td>{esc(alert.rule)}</td><td class=\"sev-{esc(alert.severity)}\">"
                     f"{esc(alert.severity)}</td><td>{esc(alert.sku if isinstance(alert.sku, str) else '')}</td>"

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from storekpi.errors import ConfigError
-from storekpi.warehouse import Target
+from storekpi.warehouse import Target, default_reports_dir
 
 
 def state_dir() -> Path:
@@ -22,13 +22,19 @@ def state_dir() -> Path:
     return Path(os.environ.get("STOREKPI_HOME") or ".storekpi").expanduser().resolve()
 
 
+EARLIEST_DATE = date(2000, 1, 1)  # the DAG's start_date is the day before: any later D runs
+
+
 def parse_date(value: str, option: str = "--date") -> date:
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise ConfigError(f"{option}: expected YYYY-MM-DD, got {value!r}")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"{option}: {value!r} is not a calendar date") from None
+    if parsed < EARLIEST_DATE:
+        raise ConfigError(f"{option}: {value} is before {EARLIEST_DATE}, the earliest date storekpi runs for")
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -60,12 +66,7 @@ class RunSpec:
             raise ConfigError(f"{option}: stores file not found: {stores_path}")
         target = Target(warehouse)
         target.validate()
-        if reports:
-            reports_path = Path(reports).expanduser().resolve()
-        elif target.kind == "duckdb":
-            reports_path = target.path.parent / "reports"
-        else:
-            reports_path = Path.cwd() / "reports"
+        reports_path = Path(reports).expanduser().resolve() if reports else default_reports_dir(target)
         return cls(
             landing=landing_path,
             warehouse=warehouse,
@@ -98,8 +99,26 @@ class RunSummary:
     """
 
     def __init__(self, spec: RunSpec):
-        self.path = state_dir() / "runs" / f"{spec.run_key}.json"
+        self.path = self.folder() / f"{spec.run_key}.json"
         self.spec = spec
+
+    @staticmethod
+    def folder() -> Path:
+        return state_dir() / "runs"
+
+    @staticmethod
+    def load(path: Path) -> dict:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):  # a summary being replaced, or a stray file: not a run to clean up
+            return {}
+
+    @staticmethod
+    def save(path: Path, data: dict) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, default=str))
+        tmp.replace(path)
 
     def read(self) -> dict:
         if self.path.exists():
@@ -116,10 +135,7 @@ class RunSummary:
         data.update(fields)
         if timings:
             data.setdefault("task_seconds", {}).update(timings)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=str))
-        tmp.replace(self.path)
+        self.save(self.path, data)
         return data
 
     def public(self) -> dict:

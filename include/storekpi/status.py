@@ -10,9 +10,7 @@ run is recorded in the build kept beside the warehouse (`<name>.failed.duckdb`),
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,25 +25,12 @@ _RUN_COLUMNS = ("run_id", "date", "status", "started_at", "finished_at", "stores
                 "rows_quarantined", "alerts", "task_seconds", "message")
 
 
-@contextmanager
-def open_read_only(target: Target, path: Path | None = None) -> Iterator[Warehouse]:
-    """A handle that cannot write and never makes a run wait (see the module docstring)."""
-    if target.kind == "duckdb":
-        with Warehouse(target, path=path or target.path, read_only=True) as wh:
-            yield wh
-        return
-    with Warehouse(target) as wh:
-        for setting in ("default_transaction_read_only = on", "lock_timeout = '2s'", "statement_timeout = '20s'"):
-            wh.execute(f"SET {setting}")
-        yield wh
+open_read_only = warehouse.open_read_only  # the status page reads through it too
 
 
 def sources(target: Target) -> list[tuple[str, Path | None]]:
     """(label, DuckDB path) of every database holding runs: the published one, then a kept failed build."""
-    if target.kind == "postgres":
-        return [("published", None)]
-    found = [(label, path) for label, path in (("published", target.path), ("failed build", target.failed_path))
-             if path.exists()]
+    found = warehouse.run_records(target)
     if not found:
         raise ConfigError(f"--warehouse {target.path} does not exist (no run has published or kept a build there)")
     return found
@@ -112,26 +97,8 @@ def freshness(wh: Warehouse, run_date: date) -> list[dict]:
 
 
 def run_in_progress(target: Target) -> bool | None:
-    """Whether a run or `forget` holds the warehouse lock right now, asked without touching the lock (None when
-    the platform cannot tell): taking it, even briefly, could make a starting run fail as busy."""
-    if target.kind == "postgres":
-        with open_read_only(target) as wh:
-            key = warehouse._PG_LOCK_KEY
-            return bool(wh.query(
-                "select count(*) from pg_locks where locktype = 'advisory' and granted "
-                "and database = (select oid from pg_database where datname = current_database()) "
-                "and classid = ? and objid = ? and objsubid = 1", [key >> 32, key & 0xFFFFFFFF])[0][0])
-    lock = target.path.with_name(f".{target.path.name}.lock")
-    if not lock.exists():
-        return False
-    try:
-        with open("/proc/locks") as fh:
-            table = fh.read().splitlines()
-    except OSError:
-        return None
-    stat = os.stat(lock)
-    inode = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
-    return any(len(f := line.split()) > 5 and f[1] == "FLOCK" and f[5] == inode for line in table)
+    """Whether a run or `forget` holds the warehouse lock right now (None when the platform cannot tell)."""
+    return warehouse.is_locked(target)
 
 
 def _run(row: dict, label: str, path: Path | None) -> dict:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from storekpi import status as status_mod
+from storekpi import warehouse
 from storekpi.warehouse import Target
 
 KPI_COLUMNS = ("store_id", "visitors", "orders", "net_sales", "conversion_rate", "aov", "positive_review_rate_30d")
@@ -25,7 +26,7 @@ def collect(target: Target) -> dict[str, Any]:
     page = status_mod.collect(target)
     published = next((r for r in page["runs"] if r["status"] == "published"), None)
     page.update(kpi_date=published and published["date"], kpis=[], alerts=[], gates=[])
-    if published and (target.kind == "postgres" or target.path.exists()):
+    if published and warehouse.exists(target):
         with status_mod.open_read_only(target) as wh:
             if wh.table_exists("marts", "kpi_store_daily"):
                 page["kpis"] = status_mod.query_dicts(wh, "marts", "kpi_store_daily", f"""
@@ -47,7 +48,7 @@ def reports_folder(target: Target) -> Path | None:
     """Where nightly reports are written: $STOREKPI_REPORTS, else reports/ beside a DuckDB warehouse."""
     if os.environ.get("STOREKPI_REPORTS"):
         return Path(os.environ["STOREKPI_REPORTS"]).expanduser().resolve()
-    return target.path.parent / "reports" if target.kind == "duckdb" else None
+    return warehouse.reports_beside(target)
 
 
 def report_file(target: Target, day: str) -> Path | None:

@@ -13,14 +13,17 @@ Write-audit-publish
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from storekpi import schema
 from storekpi.errors import BusyError, ConfigError
@@ -28,20 +31,70 @@ from storekpi.errors import BusyError, ConfigError
 MARTS = "marts"
 
 
+CONNECTION_ID = "storekpi_warehouse"  # the Airflow connection a PostgreSQL warehouse is defined by
+_CONNECTION_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a DuckDB path has a "/" or a "." in it
+
+
+def is_connection_id(value: str) -> bool:
+    return bool(_CONNECTION_ID.fullmatch(value))
+
+
+def connection_url(conn_id: str) -> str:
+    """The URL of Airflow connection `conn_id`: from `AIRFLOW_CONN_<ID>` (URI or JSON) or, inside a task, from any
+    of Airflow's ways of defining one (secrets backend, UI). Never logged: it holds the password."""
+    value = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}", "").strip()
+    if value.startswith("{"):
+        conn = json.loads(value)
+        auth = quote(conn.get("login") or "", safe="")
+        if conn.get("password"):
+            auth += ":" + quote(conn["password"], safe="")
+        host = (conn.get("host") or "localhost") + (f":{conn['port']}" if conn.get("port") else "")
+        return f"postgresql://{auth + '@' if auth else ''}{host}/{conn.get('schema') or ''}"
+    if value:
+        return value
+    try:
+        from airflow.sdk import Connection
+
+        return Connection.get(conn_id).get_uri()
+    except Exception as exc:  # noqa: BLE001 - no Airflow here, or no such connection: say what to define
+        raise ConfigError(f"--warehouse: no Airflow connection {conn_id!r} (define AIRFLOW_CONN_{conn_id.upper()} "
+                          "or add it in Airflow)") from exc
+
+
+def as_connection(warehouse: str | None) -> str | None:
+    """A `postgresql://` URL given on the command line becomes the `storekpi_warehouse` connection of this process
+    (`AIRFLOW_CONN_STOREKPI_WAREHOUSE`, which the in-process DAG run's tasks read), so the DAG run's conf, the
+    serialised DAG and every log name the connection, never the password. Anything else is returned as it is."""
+    if not warehouse or not warehouse.startswith(("postgresql://", "postgres://")):
+        return warehouse
+    os.environ[f"AIRFLOW_CONN_{CONNECTION_ID.upper()}"] = warehouse
+    return CONNECTION_ID
+
+
 @dataclass(frozen=True)
 class Target:
-    """Where the published warehouse lives, parsed from `--warehouse`."""
+    """Where the published warehouse lives: `--warehouse` as given, a DuckDB file path or the id of the Airflow
+    connection that defines a PostgreSQL warehouse (`storekpi run` turns a `postgresql://` URL into one)."""
 
     raw: str
 
+    @functools.cached_property
+    def url(self) -> str:
+        """The DuckDB path, or the PostgreSQL URL with its password (for connecting only)."""
+        return connection_url(self.raw) if is_connection_id(self.raw) else self.raw
+
     @property
     def kind(self) -> str:
-        return "postgres" if self.raw.startswith(("postgresql://", "postgres://")) else "duckdb"
+        return "postgres" if self.url.startswith(("postgresql://", "postgres://")) else "duckdb"
 
     @property
     def path(self) -> Path:
         """The published DuckDB file."""
-        return Path(self.raw).expanduser().resolve()
+        return Path(self.url).expanduser().resolve()
+
+    @property
+    def password(self) -> str:
+        return unquote(urlparse(self.url).password or "")
 
     @property
     def build_path(self) -> Path:
@@ -58,7 +111,7 @@ class Target:
         """The target without a password, fit for logs and the run summary."""
         if self.kind == "duckdb":
             return str(self.path)
-        url = urlparse(self.raw)
+        url = urlparse(self.url)
         netloc = url.hostname or ""
         if url.username:
             netloc = f"{url.username}@{netloc}"
@@ -72,7 +125,7 @@ class Target:
                 raise ConfigError(f"--warehouse: {self.path} is a folder, expected a DuckDB file path")
             if not self.path.parent.is_dir():
                 raise ConfigError(f"--warehouse: folder does not exist: {self.path.parent}")
-        elif not urlparse(self.raw).path.strip("/"):
+        elif not urlparse(self.url).path.strip("/"):
             raise ConfigError(f"--warehouse: {self.display} names no database")
 
 
@@ -103,7 +156,7 @@ class Warehouse:
             else:
                 import psycopg2
 
-                self._con = psycopg2.connect(self.target.raw)
+                self._con = psycopg2.connect(self.target.url)
                 self._con.autocommit = True
         return self._con
 
@@ -204,6 +257,15 @@ class Warehouse:
         )
         return rows[0][0] > 0
 
+    def duckdb_workspace(self) -> tuple[Any, bool]:
+        """A DuckDB connection for columnar work (ingest): this warehouse's own on DuckDB, so rows go in with
+        INSERT … SELECT; a private in-memory one on PostgreSQL. Returns (connection, private)."""
+        if self.kind == "duckdb":
+            return self.con, False
+        import duckdb
+
+        return duckdb.connect(), True
+
     def ensure_schema(self) -> None:
         """Create storekpi's own schemas and tables (raw, quarantine, audit) when missing."""
         for statement in schema.ddl():
@@ -233,7 +295,65 @@ def open_build(target: Target, run_key: str, *, fresh: bool = False) -> Warehous
             if target.path.exists():
                 shutil.copy2(target.path, build)
         return Warehouse(target, path=build)
-    return Warehouse(target, marts_schema=build_schema_name(run_key))
+    wh = Warehouse(target, marts_schema=build_schema_name(run_key))
+    if fresh:  # an earlier attempt of this run may have left its build schema
+        wh.execute(f"DROP SCHEMA IF EXISTS {wh.marts_schema} CASCADE")
+    return wh
+
+
+def has_build(target: Target) -> bool:
+    """Whether a run's build exists to write into (on PostgreSQL raw and audit are always in place)."""
+    return target.build_path.exists() if target.kind == "duckdb" else True
+
+
+def exists(target: Target) -> bool:
+    """Whether the published warehouse exists (a PostgreSQL database is taken to)."""
+    return target.path.exists() if target.kind == "duckdb" else True
+
+
+def publish_in_place_change(target: Target, run_key: str) -> None:
+    """Make a change to raw/audit only (`storekpi forget`) the published state: DuckDB publishes the build file;
+    PostgreSQL wrote in place."""
+    if target.kind == "duckdb":
+        publish(target, run_key)
+
+
+def stored_salt(target: Target) -> str:
+    """The warehouse's personal-data salt (pii.py), created on first use: in `<file>.salt` beside a DuckDB file
+    (mode 0600), in `audit.settings` on PostgreSQL (the one place every worker of a deployment shares)."""
+    import logging
+    import secrets
+
+    if target.kind == "postgres":
+        with Warehouse(target) as wh:
+            wh.ensure_schema()
+            wh.execute("insert into audit.settings (key, value) values ('pii_salt', ?) on conflict (key) do nothing",
+                       [secrets.token_hex(32)])
+            return wh.query("select value from audit.settings where key = 'pii_salt'")[0][0]
+    path = target.path.with_name(target.path.name + ".salt")
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # created by a concurrent first run
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            logging.getLogger(__name__).info("created the personal-data salt %s (keep it with the warehouse)", path)
+    salt = path.read_text().strip()
+    if not salt:
+        raise RuntimeError(f"{path}: the personal-data salt file is empty")
+    return salt
+
+
+def reports_beside(target: Target) -> Path | None:
+    """The reports/ folder beside a DuckDB warehouse file; None for PostgreSQL."""
+    return target.path.parent / "reports" if target.kind == "duckdb" else None
+
+
+def default_reports_dir(target: Target) -> Path:
+    """Reports go beside a DuckDB file, else into ./reports."""
+    return reports_beside(target) or Path.cwd() / "reports"
 
 
 @contextlib.contextmanager
@@ -313,3 +433,65 @@ def discard(target: Target, run_key: str) -> Path | None:
     with Warehouse(target) as wh:
         wh.execute(f"DROP SCHEMA IF EXISTS {build_schema_name(run_key)} CASCADE")
     return None
+
+
+def drop_stale_builds(target: Target, run_key: str) -> list[str]:
+    """Drop what killed runs left behind: every PostgreSQL `marts__build_*` schema but this run's (on DuckDB the
+    build file is replaced by the next run's fresh build). Call it holding `exclusive(target)`."""
+    if target.kind == "duckdb":
+        return []
+    with Warehouse(target) as wh:
+        stale = [name for (name,) in wh.query(
+            "select schema_name from information_schema.schemata where schema_name like ? order by 1",
+            [f"{MARTS}\\_\\_build\\_%"]) if name != build_schema_name(run_key)]
+        for name in stale:
+            wh.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    return stale
+
+
+# -- read-only access (storekpi status, the Airflow page) -----------------------------------------------------
+@contextlib.contextmanager
+def open_read_only(target: Target, path: Path | None = None) -> Iterator[Warehouse]:
+    """A handle that cannot write and never makes a run wait: a DuckDB file opened read-only (a run works in its
+    own build file), a read-only PostgreSQL session with short lock and statement timeouts."""
+    if target.kind == "duckdb":
+        with Warehouse(target, path=path or target.path, read_only=True) as wh:
+            yield wh
+        return
+    with Warehouse(target) as wh:
+        for setting in ("default_transaction_read_only = on", "lock_timeout = '2s'", "statement_timeout = '20s'"):
+            wh.execute(f"SET {setting}")
+        yield wh
+
+
+def run_records(target: Target) -> list[tuple[str, Path | None]]:
+    """(label, DuckDB path) of every database holding audit.runs: the published one, then a kept failed build (on
+    PostgreSQL audit is in place: one database, path None)."""
+    if target.kind == "postgres":
+        return [("published", None)]
+    return [(label, path) for label, path in (("published", target.path), ("failed build", target.failed_path))
+            if path.exists()]
+
+
+def is_locked(target: Target) -> bool | None:
+    """Whether a run or `forget` holds `exclusive(target)` right now, asked without touching the lock (None when
+    the platform cannot tell): taking it, even briefly, could make a starting run fail as busy."""
+    if target.kind == "postgres":
+        with open_read_only(target) as wh:
+            key = _PG_LOCK_KEY
+            return bool(wh.query(
+                "select count(*) from pg_locks where locktype = 'advisory' and granted "
+                "and database = (select oid from pg_database where datname = current_database()) "
+                "and classid = ? and objid = ? and objsubid = 1", [key >> 32, key & 0xFFFFFFFF])[0][0])
+    lock = target.path.with_name(f".{target.path.name}.lock")
+    if not lock.exists():
+        return False
+    try:
+        with open("/proc/locks") as fh:
+            table = fh.read().splitlines()
+    except OSError:
+        return None
+    stat = os.stat(lock)
+    inode = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    return any(len(f := line.split()) > 5 and f[1] == "FLOCK" and f[5] == inode for line in table)
+

@@ -107,3 +107,9 @@ def test_a_second_run_on_a_busy_warehouse_touches_nothing(cli, tmp_path, backend
     assert "airflow" not in result.stderr.lower()  # it stopped before starting the DAG
     if backend == "duckdb":
         assert not (tmp_path / "w.duckdb").exists() and not (tmp_path / ".w.duckdb.build").exists()
+
+
+def test_a_date_before_2000_is_refused_naming_the_earliest_date(cli, tmp_path):
+    result = cli(*_run_args(LANDING, tmp_path / "w.duckdb", "1999-12-31"))
+    assert result.code == 2
+    assert "--date" in result.stderr and "1999-12-31" in result.stderr and "2000-01-01" in result.stderr

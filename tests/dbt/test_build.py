@@ -36,14 +36,14 @@ FORMULA_UNIT_TESTS = {
     "on_hand equal to the reorder point, a hero with no demand": "replenishment_reorder_boundary_and_hero_floor",
     "population standard deviation": "replenishment_population_std_with_zero_days",
     "observed promo lift vs the default": "promo_readiness_observed_lift_vs_default_and_shortfall",
-    "promo day in 7 (critical) vs 8 days (warning), hero minimum":
-        "merchandising_alerts_hero_minimum_and_promo_severity",
+    "promo day in 7 (critical) vs 8 days (warning)": "alert_promo_stock_risk_critical_within_7_days",
+    "hero minimum, a hero absent from the snapshot": "alert_hero_stock_low_minimum_and_absent_heroes",
 }
 
 
 def test_build_runs_every_model_and_test(duckdb_build):
     wh, summary, _ = duckdb_build
-    assert summary["models"] == 44
+    assert summary["models"] == 49  # 26 + alert_rules and 3 alert models + 9 marketing + 10 merchandising
     assert summary["tests"] >= 130
     assert summary["warnings"] == 0
     for mart in MARTS:
@@ -109,8 +109,10 @@ def test_failing_build_names_the_failing_nodes(tmp_path):
     assert "model.storekpi.stg_" in message and "does not exist" in message
 
 
-def test_profile_for_postgres_comes_from_the_url():
+def test_profile_for_postgres_comes_from_the_url_and_never_holds_the_password():
     wh = Warehouse(Target("postgresql://analyst:s%40cret@db.example:6543/kpis"), marts_schema="marts__build_x")
     output = dbt_runner.profile(wh)["storekpi"]["outputs"]["postgres"]
     assert output == {"type": "postgres", "host": "db.example", "port": 6543, "user": "analyst",
-                      "password": "s@cret", "dbname": "kpis", "schema": "marts__build_x", "threads": 2}
+                      "password": "{{ env_var('DBT_ENV_SECRET_STOREKPI_WAREHOUSE_PASSWORD', '') }}",
+                      "dbname": "kpis", "schema": "marts__build_x", "threads": 2}
+    assert wh.target.password == "s@cret"  # what the run puts into that environment variable for dbt

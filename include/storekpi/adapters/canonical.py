@@ -95,11 +95,8 @@ class Workbench:
     @classmethod
     def open(cls, wh) -> Workbench:
         """On DuckDB, work inside the warehouse connection: raw rows go in with INSERT … SELECT, never copied out."""
-        if wh.kind == "duckdb":
-            return cls(wh.con, private=False)
-        import duckdb
-
-        return cls(duckdb.connect(), private=True)
+        con, private = wh.duckdb_workspace()
+        return cls(con, private=private)
 
     def start(self, ctx: Context) -> None:
         """A new unit of work: the previous unit's tables go."""
