@@ -66,7 +66,7 @@ def section(store: Store, data: dict, table: Callable, esc: Callable[[object], s
     if promo.empty:
         out.append(f'<p class="note">No promo day in the next {int(store.thresholds["promo_horizon_days"])} '
                    "days.</p>")
-    for promo_date, day in promo.groupby("promo_date", sort=True):
+    for promo_date, day in (promo.groupby("promo_date", sort=True) if len(promo) else ()):
         short = day[day["shortfall"] > 0]
         first = day.iloc[0]
         state = (f'<span class="pill bad">{len(short)} SKUs short</span>' if len(short)

@@ -47,7 +47,7 @@ def _write(tmp_path):
         for name, frame in {"product_classes": CLASSES, "replenishment": REORDER.assign(date=D),
                             "promo_readiness": PROMO}.items():
             rw.con.register("frame", frame.assign(store_id="tmall_flagship"))
-            rw.con.execute(f"create table marts.{name} as select * from frame")
+            rw.con.execute(f"create or replace table marts.{name} as select * from frame")
             rw.con.unregister("frame")
         rw.con.execute("alter table marts.replenishment alter column date type date")
     wh = Warehouse(Target(str(path)), path=path, read_only=True)
@@ -87,6 +87,11 @@ def test_merchandising_section_lists_heroes_reorders_promo_readiness_dead_stock_
 
 def test_report_without_the_merchandising_marts_still_renders(tmp_path):
     wh, config = mf.build(tmp_path)
+    wh.close()
+    path = tmp_path / "warehouse.duckdb"
+    with Warehouse(Target(str(path)), path=path) as rw:
+        rw.execute("drop table marts.replenishment")
+    wh = Warehouse(Target(str(path)), path=path, read_only=True)
     page = report.write_report(wh, D, config, tmp_path / "reports").read_text(encoding="utf-8")
     wh.close()
     assert "No product sales or stock up to this day." in _section(page, "store-tmall_flagship-merchandising")
