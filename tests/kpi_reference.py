@@ -156,7 +156,8 @@ def expected_marts(raw: dict[str, pd.DataFrame], D) -> dict[str, pd.DataFrame]:
     return {"stock_cover": cover, "kpi_store_daily": expected_kpi_store_daily(raw, orders, cover, D)}
 
 
-def assert_frames_equal(actual: pd.DataFrame, wanted: pd.DataFrame, keys: list[str], money: list[str]) -> None:
+def assert_frames_equal(actual: pd.DataFrame, wanted: pd.DataFrame, keys: list[str], money: list[str],
+                        rtol: float = 1e-12) -> None:
     assert len(actual) == len(wanted) > 0
     actual = actual.sort_values(keys).reset_index(drop=True)
     wanted = wanted.sort_values(keys).reset_index(drop=True)
@@ -169,4 +170,4 @@ def assert_frames_equal(actual: pd.DataFrame, wanted: pd.DataFrame, keys: list[s
         else:
             got, want = got.astype("float64").to_numpy(), want.astype("float64").to_numpy()
             assert (np.isnan(got) == np.isnan(want)).all(), column
-            assert np.allclose(got, want, rtol=1e-12, atol=0, equal_nan=True), column
+            assert np.allclose(got, want, rtol=rtol, atol=1e-9 if rtol > 1e-12 else 0, equal_nan=True), column

@@ -7,7 +7,8 @@
     keys after the first three join alert_id only where they are set, and come after message in kpi_alerts, so
     existing alert ids and column positions never change. -#}
 {% macro alert_key_columns() -%}
-    {{ return([('sku', 'varchar'), ('order_id', 'varchar'), ('line_number', 'integer'), ('campaign', 'varchar')]) }}
+    {{ return([('sku', 'varchar'), ('order_id', 'varchar'), ('line_number', 'integer'), ('campaign', 'varchar'),
+               ('promo_date', 'date')]) }}
 {%- endmacro %}
 
 {#- A threshold given as a bare name is the store's stores.yml threshold of that name; anything else is SQL over
@@ -69,7 +70,8 @@
         m."date",
         '{{ rule["rule"] }}' as rule,
         '{{ rule["owner_role"] }}' as owner_role,
-        '{{ rule["severity"] }}' as severity,
+        {#- 'critical|warning': the rule's model gives each breach's severity -#}
+        {{ 'm.severity' if '|' in rule['severity'] else "'" ~ rule['severity'] ~ "'" }} as severity,
         {%- for column, type in alert_key_columns() %}
         cast({{ 'm.' ~ column if column in keys else 'null' }} as {{ type }}) as {{ column }},
         {%- endfor %}

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from statistics import NormalDist
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -28,6 +29,25 @@ DEFAULT_THRESHOLDS = {
     "roas_min": 2.0,  # marketing.md: a campaign-day below this ROAS alerts ...
     "min_campaign_spend": 50,  # ... when it spent at least this much
     "loyal_min_orders": 3,  # customers.md: orders in 365 days that make a recent customer loyal
+    # merchandising (merchandising.md)
+    "hero_min_on_hand": 30,
+    "lead_time_days": 7,
+    "review_days": 7,
+    "service_level": 0.95,
+    "promo_lift": 3.0,
+    "dead_stock_days": 60,
+    "promo_horizon_days": 14,
+}
+# Merchandising thresholds outside these bounds make no sense: (low, high, whole number); bounds are inclusive
+# except service_level's lower one (a quantile of 0.5 or less would mean no safety stock at all).
+THRESHOLD_BOUNDS = {
+    "hero_min_on_hand": (0, None, True),
+    "lead_time_days": (1, None, True),
+    "review_days": (0, None, True),
+    "service_level": (0.5, 0.999, False),
+    "promo_lift": (0, None, False),
+    "dead_stock_days": (1, None, True),
+    "promo_horizon_days": (1, None, True),
 }
 WHOLE_THRESHOLDS = ("loyal_min_orders",)  # counts: a whole number of at least 1
 CHANNELS = ("direct", "organic_search", "paid_ads", "marketplace", "social", "email", "affiliate", "referral",
@@ -59,6 +79,12 @@ class Store:
     channels: dict[str, str] = field(default_factory=dict)  # source or source_detail -> channel (marketing.md)
     prices_include_tax: bool | None = None  # None: each Shopify order's totals decide (kpis.md "Order facts")
     cash_on_delivery: bool = False  # an unpaid, fulfilled, not cancelled order is paid when fulfilled
+    hero_skus: tuple[str, ...] = ()  # empty: the 2 SKUs with the most units_28d (merchandising.md)
+
+    @property
+    def service_level_z(self) -> float:
+        """The standard normal quantile of service_level, for dbt (the warehouses have no inverse normal CDF)."""
+        return NormalDist().inv_cdf(self.thresholds["service_level"])
 
     @property
     def tz(self) -> ZoneInfo:
@@ -159,6 +185,7 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
                 raise ConfigError(f"{path}: {label}.{key} must be a number, got {value!r}")
             if key in WHOLE_THRESHOLDS and (value != int(value) or value < 1):
                 raise ConfigError(f"{path}: {label}.{key} must be a whole number of at least 1, got {value!r}")
+            _check_bounds(path, f"{label}.{key}", key, value)
             thresholds[key] = value
     promo = list(defaults.get("promo_days", DEFAULT_PROMO_DAYS)) + list(entry.get("promo_days") or [])
     for day in promo:
@@ -196,6 +223,10 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
                                   f"(known: {', '.join(CHANNELS)})")
             channels[str(value).strip().lower()] = channel
     flags = {key: _flag(entry, defaults, key, path, where) for key in ("prices_include_tax", "cash_on_delivery")}
+    hero_skus = entry.get("hero_skus", defaults.get("hero_skus")) or []
+    if not isinstance(hero_skus, list) or not all(isinstance(sku, (str, int)) and str(sku).strip()
+                                                  for sku in hero_skus):
+        raise ConfigError(f"{path}: {where}.hero_skus must be a list of SKUs, got {hero_skus!r}")
     return Store(
         id=store_id,
         name=str(entry.get("name") or store_id),
@@ -210,6 +241,7 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
         channels=channels,
         prices_include_tax=flags["prices_include_tax"],
         cash_on_delivery=bool(flags["cash_on_delivery"]),
+        hero_skus=tuple(dict.fromkeys(str(sku).strip() for sku in hero_skus)),
     )
 
 
@@ -219,6 +251,18 @@ def _flag(entry: dict, defaults: dict, key: str, path: Path, where: str) -> bool
     if value is not None and not isinstance(value, bool):
         raise ConfigError(f"{path}: {where}: {key} must be true or false, got {value!r}")
     return value
+
+
+def _check_bounds(path: Path, where: str, key: str, value: float) -> None:
+    if key not in THRESHOLD_BOUNDS:
+        return
+    low, high, whole = THRESHOLD_BOUNDS[key]
+    if whole and value != int(value):
+        raise ConfigError(f"{path}: {where} must be a whole number, got {value!r}")
+    if key == "service_level" and not low < value <= high:
+        raise ConfigError(f"{path}: {where} must be above {low} and at most {high}, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise ConfigError(f"{path}: {where} must be at least {low}, got {value!r}")
 
 
 def _mapping(value: object, path: Path, where: str) -> dict:

@@ -70,10 +70,12 @@ def _write_store_config(wh: warehouse.Warehouse, config: store_config.StoreConfi
 
     stores = pd.DataFrame([
         {"store_id": s.id, "name": s.name, "platform": s.platform, "timezone": s.timezone,
-         "currency": s.currency, **s.thresholds,
+         "currency": s.currency, **s.thresholds, "service_level_z": s.service_level_z,
          "prices_include_tax": s.prices_include_tax, "cash_on_delivery": s.cash_on_delivery}
         for s in config.stores
     ])
+    heroes = pd.DataFrame([{"store_id": s.id, "sku": sku} for s in config.stores for sku in s.hero_skus],
+                          columns=["store_id", "sku"])
     promo = pd.DataFrame(
         [{"store_id": s.id, "date": d} for s in config.stores for d in s.promo_dates(first_year, last_year)],
         columns=["store_id", "date"],
@@ -85,9 +87,11 @@ def _write_store_config(wh: warehouse.Warehouse, config: store_config.StoreConfi
         wh.execute("DELETE FROM raw.stores")
         wh.execute("DELETE FROM raw.promo_days")
         wh.execute("DELETE FROM raw.store_channels")
+        wh.execute("DELETE FROM raw.hero_skus")
         wh.append("raw.stores", stores)
         wh.append("raw.promo_days", promo)
         wh.append("raw.store_channels", channels)
+        wh.append("raw.hero_skus", heroes)
 
 
 def ingest(spec: RunSpec) -> dict:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from storekpi import report_merchandising
 from storekpi.alerts import bridge_sentence, format_value, rule_views
 from storekpi.config import ROLES, Store, StoreConfig
 from storekpi.spreadsheet import neutralised_frame
@@ -41,10 +42,13 @@ EXTRACTS = {
     "kpi_alerts": "date = ?",
     "traffic_sources_daily": "date = ?",  # marketing.md
     "ad_campaign_daily": "date = ?",
+    "replenishment": "date = ?",  # merchandising.md
+    "product_classes": "cast(? as date) is not null",  # as of D: the whole mart
+    "promo_readiness": "promo_date > ?",
 }
 ROLE_OWNS = {  # role -> (store subsection anchor suffix, what it is)
     "ops": (("kpis", "KPIs"), ("discounts", "discount violations")),
-    "merchandiser": (("stock", "stock cover"),),
+    "merchandiser": (("stock", "stock cover"), ("merchandising", "hero SKUs, reorder list, promo readiness, roles")),
     "marketing": (("trends", "traffic and sales trends"), ("marketing", "traffic sources and ad spend")),
     "customer_service": (("kpis", "review rate"), ("customers", "customer segments and repurchase")),
     "data": (("quality", "data quality"),),
@@ -162,13 +166,14 @@ def _load(wh: Warehouse, run_date: date) -> dict[str, pd.DataFrame]:
     from storekpi import report_marketing
 
     data["marketing"] = report_marketing.load(wh, run_date, TREND_DAYS, _frame)
+    data.update(report_merchandising.load(lambda *args: _frame(wh, *args), run_date))
     units = {rule: view.unit for rule, view in rule_views().items()}
     data["alerts"]["unit"] = data["alerts"]["rule"].map(units).fillna("count") if len(data["alerts"]) else []
     from storekpi import report_customers  # imports this module: imported late
 
     data.update(report_customers.load(wh, run_date))
     for frame in (f for f in data.values() if isinstance(f, pd.DataFrame)):
-        for column in ("date", "latest_export", "cohort_month"):
+        for column in ("date", "latest_export", "cohort_month", "promo_date", "decision_due", "last_sold_date"):
             if column in frame.columns:
                 frame[column] = pd.to_datetime(frame[column]).dt.date
     return data
@@ -260,6 +265,8 @@ def _store_section(store: Store, run_date: date, data: dict) -> str:
                                         table=_table, line_chart=line_chart, esc=esc))
     out.append(f'<h3 id="store-{sid}-stock">Stock cover</h3>')
     out.append(_stock(store, _of_store(data["stock"], store.id)))
+    out.append(f'<h3 id="store-{sid}-merchandising">Merchandising</h3>')
+    out.append(report_merchandising.section(store, data, _table, esc))
     out.append(f'<h3 id="store-{sid}-discounts">Discount violations</h3>')
     out.append(_violations(store, _of_store(data["violations"], store.id)))
     out.append(f'<h3 id="store-{sid}-cohorts">Repurchase cohorts (90 days)</h3>')

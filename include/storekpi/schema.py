@@ -86,6 +86,7 @@ RAW: dict[str, dict[str, str]] = {
         "list_price": MONEY,
         "cost": MONEY,
         "launched_on": "DATE",
+        "lead_time_days": "INTEGER",  # generic products; else the store's lead_time_days threshold
     },
     # marketing.md: store x date x source x source_detail (a file without dates covers its folder date)
     "traffic_sources": {
@@ -131,12 +132,26 @@ CONFIG: dict[str, dict[str, str]] = {
         "roas_min": "DOUBLE PRECISION",  # marketing.md
         "min_campaign_spend": "DOUBLE PRECISION",
         "loyal_min_orders": "INTEGER",
+        # merchandising (merchandising.md); service_level_z is the normal quantile of service_level
+        "hero_min_on_hand": "INTEGER",
+        "lead_time_days": "INTEGER",
+        "review_days": "INTEGER",
+        "service_level": "DOUBLE PRECISION",
+        "service_level_z": "DOUBLE PRECISION",
+        "promo_lift": "DOUBLE PRECISION",
+        "dead_stock_days": "INTEGER",
+        "promo_horizon_days": "INTEGER",
     },
     # marketing.md: stores.yml `channels:` (defaults merged into each store), ahead of the channel_map seed
     "store_channels": {
         "store_id": "VARCHAR NOT NULL",
         "match_value": "VARCHAR NOT NULL",  # a source or source_detail, lower-case and trimmed
         "channel": "VARCHAR NOT NULL",
+    },
+    # one row per store and configured hero SKU (stores.yml hero_skus)
+    "hero_skus": {
+        "store_id": "VARCHAR NOT NULL",
+        "sku": "VARCHAR NOT NULL",
     },
     # one row per store and promo date, with MM-DD rules expanded over the years the data spans
     "promo_days": {
@@ -231,8 +246,13 @@ def ddl() -> list[str]:
     """Statements that create every storekpi-owned schema and table (idempotent)."""
     statements = [f"CREATE SCHEMA IF NOT EXISTS {s}" for s in ("raw", "quarantine", "audit")]
     statements += [create_table_sql(s, t, c) for s, t, c in all_tables()]
-    # raw.stores is rewritten every run: a warehouse built before a new store key gains its column here
-    statements += [f'ALTER TABLE raw.{table} ADD COLUMN IF NOT EXISTS "{name}" {sql_type}'
-                   for table, columns in CONFIG.items() for name, sql_type in columns.items()
-                   if "NOT NULL" not in sql_type]
+    statements += added_columns_sql()
     return statements
+
+
+def added_columns_sql() -> list[str]:
+    """A warehouse made by an older storekpi gains the nullable columns added since (both backends know
+    ADD COLUMN IF NOT EXISTS); NOT NULL columns are never added later."""
+    return [f'ALTER TABLE {s}.{t} ADD COLUMN IF NOT EXISTS "{name}" {sql_type}'
+            for s, t, columns in all_tables() for name, sql_type in columns.items()
+            if "NOT NULL" not in sql_type and "PRIMARY KEY" not in sql_type]

@@ -217,5 +217,9 @@ def build(tmp_path: Path) -> tuple[Warehouse, storeconfig.StoreConfig]:
         con.execute("alter table marts.kpi_alerts alter column value type double")
         con.execute("alter table marts.kpi_alerts alter column threshold type double")
         con.execute("alter table marts.stock_cover alter column date type date")
+        # replenishment has stock_cover's rows (the stockout and low_cover rules read it); no order suggested here
+        con.execute("create table marts.replenishment as select *, false as is_hero, false as needs_reorder, "
+                    "cast(null as double) as reorder_point, cast(null as double) as order_up_to, "
+                    "cast(0 as bigint) as suggested_order_qty from marts.stock_cover")
         audit_tables(con)
     return Warehouse(target, path=path, read_only=True), storeconfig.load(stores_yml)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from statistics import NormalDist
 
 import pandas as pd
 
 from storekpi import schema
+from storekpi.config import DEFAULT_THRESHOLDS
 
 RUN_DATE = date(2026, 11, 20)
 FIRST_DAY = date(2026, 10, 12)
@@ -159,6 +161,12 @@ def random_rows(b: RawBuilder, seed: int = 7) -> None:
             day += timedelta(days=1)
         b.add("products", store, start, "products.csv", valid_from=start, sku="S2", product_name="Product S2",
               list_price=money("40.00"))
+        # costs (merchandising.md): S3 from the start; S1 only from D-10 (8.00), raised to 9.00 from D-5
+        b.add("products", store, start, "costs.csv", valid_from=start, sku="S3", product_name="Product S3",
+              list_price=LIST_PRICES["S3"], cost=money("4.00"))
+        for valid_from, cost in ((D - timedelta(days=10), "8.00"), (D - timedelta(days=5), "9.00")):
+            b.add("products", store, valid_from, "costs.csv", valid_from=valid_from, sku="S1",
+                  product_name="Product S1", list_price=LIST_PRICES["S1"], cost=money(cost))
 
 
 def build_frames() -> dict[str, pd.DataFrame]:
@@ -176,5 +184,12 @@ def build_frames() -> dict[str, pd.DataFrame]:
           "conversion_rate_min": 0.02, "positive_review_rate_min": 0.985, "daily_orders_min": 3,
           "cover_days_min": 7.0, "discount_floor": 0.7, "max_quarantine_share": 0.05,
           "loyal_min_orders": 3}])
-    frames["promo_days"] = pd.DataFrame([{"store_id": s, "date": date(2026, 11, 11)} for s in STORES])
+    # merchandising thresholds at their stores.yml defaults (the pipeline always writes every threshold)
+    for key in ("hero_min_on_hand", "lead_time_days", "review_days", "service_level", "promo_lift",
+                "dead_stock_days", "promo_horizon_days"):
+        frames["stores"][key] = DEFAULT_THRESHOLDS[key]
+    frames["stores"]["service_level_z"] = NormalDist().inv_cdf(DEFAULT_THRESHOLDS["service_level"])
+    # 11-11, and one promo day after D inside the 14-day horizon of promo_readiness
+    frames["promo_days"] = pd.DataFrame([{"store_id": s, "date": d} for s in STORES
+                                         for d in (date(2026, 11, 11), date(2026, 11, 27))])
     return frames

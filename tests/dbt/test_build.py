@@ -11,7 +11,7 @@ from storekpi import dbt_runner
 from storekpi.warehouse import Target, Warehouse
 
 MARTS = ["kpi_store_daily", "stock_cover", "repurchase_cohorts", "discount_violations", "revenue_bridge",
-         "kpi_alerts"]
+         "kpi_alerts", "product_daily", "product_classes", "replenishment", "promo_readiness"]
 MARTS += ["customer_segments", "customer_ltv"]  # customers.md
 # every formula kpis.md defines has a dbt unit test whose name says which
 FORMULA_UNIT_TESTS = {
@@ -36,12 +36,22 @@ FORMULA_UNIT_TESTS = {
     "LTV month without activity": "customer_ltv_cohort_with_a_month_without_activity",
     "30-day repurchase window edges": "int_customer_daily_repurchase_window_edges",
     "loyal customers per date": "int_customer_daily_loyal_spells",
+    # merchandising.md boundaries
+    "dated costs, NULL before the first": "int_product_costs_later_cost_wins_from_its_date",
+    "net sales allocation and cogs": "product_daily_allocates_net_sales_and_takes_the_cost_in_force",
+    "ABC at exactly 0.80 / 0.95, margin equal to the store's, dead stock at dead_stock_days":
+        "product_classes_abc_boundaries_roles_and_dead_stock",
+    "on_hand equal to the reorder point, a hero with no demand": "replenishment_reorder_boundary_and_hero_floor",
+    "population standard deviation": "replenishment_population_std_with_zero_days",
+    "observed promo lift vs the default": "promo_readiness_observed_lift_vs_default_and_shortfall",
+    "promo day in 7 (critical) vs 8 days (warning)": "alert_promo_stock_risk_critical_within_7_days",
+    "hero minimum, a hero absent from the snapshot": "alert_hero_stock_low_minimum_and_absent_heroes",
 }
 
 
 def test_build_runs_every_model_and_test(duckdb_build):
     wh, summary, _ = duckdb_build
-    assert summary["models"] == 42  # 26 + 9 of marketing.md + the rules table and three alert rule models + 3 of customers.md
+    assert summary["models"] == 52  # 26 + alert_rules and 3 alert models + 9 marketing + 10 merchandising + 3 customers
     assert summary["tests"] >= 130
     assert summary["warnings"] == 0
     for mart in MARTS:

@@ -15,6 +15,10 @@ MARTS = {  # mart -> key columns
     "discount_violations": ["store_id", "order_id", "line_number"],
     "revenue_bridge": ["store_id", "date"],
     "kpi_alerts": ["alert_id"],
+    "product_daily": ["store_id", "sku", "date"],
+    "product_classes": ["store_id", "sku"],
+    "replenishment": ["store_id", "sku", "date"],
+    "promo_readiness": ["store_id", "promo_date", "sku"],
 }
 
 

@@ -97,7 +97,9 @@ def test_stock_runs_out_and_low_while_a_discount_breaks_the_floor(landing):
     stockouts = [s for s in on_hand if on_hand[s] <= 0 and sold_28d[s] > 0]
     low = [s for s in on_hand if on_hand[s] > 0 and sold_28d[s] and on_hand[s] / (sold_28d[s] / 28) < 7]
     assert stockouts and low
-    catalogue = {r["sku"]: float(r["list_price"]) for r in rows(files(landing, SHOPIFY, "products")[-1])}
+    # the Shopify "Export products" CSV: list price = compare-at price when set; image rows have no variant
+    catalogue = {r["Variant SKU"]: float(r["Variant Compare At Price"] or r["Variant Price"])
+                 for r in rows(files(landing, SHOPIFY, "products")[-1]) if r["Variant SKU"]}
     breaches = []
     for r in rows(files(landing, SHOPIFY, "orders", "orders_export_1.csv")[-1]):
         if r["Paid at"].startswith(str(LAST_DAY)) and r["Financial Status"] == "paid":

@@ -102,3 +102,13 @@ def test_products(wh, landing):
         (date(2026, 11, 20), "SKU-2", "Gadget", D("1020.00"), None, None),
     ]
     assert quarantine(wh, path) == {4: ("missing_required", "sku")}
+
+
+def test_products_lead_time_days(wh, landing):
+    path = landing.add("erp_shop", "products", "2026-11-20", "products_lead.csv",
+                       "sku,product_name,list_price,cost,lead_time_days\n"
+                       "SKU-1,Widget,12.00,4.00,14\nSKU-2,Gadget,20.00,,\nSKU-3,Gizmo,5.00,1.00,two weeks\n")
+    run(wh, landing)
+    assert wh.query("select sku, cost, lead_time_days from raw.products order by sku") == [
+        ("SKU-1", D("4.00"), 14), ("SKU-2", None, None)]
+    assert quarantine(wh, path) == {4: ("unparseable", "lead_time_days")}

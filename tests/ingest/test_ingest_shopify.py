@@ -105,3 +105,22 @@ def test_stock_prefers_on_hand_over_available(wh, landing):
         (date(2026, 11, 20), "CAP-1", "Main Warehouse", "Cap", -2, 6),  # oversold: loaded, a stockout in the marts
     ]
     assert quarantine(wh, path) == {}
+
+
+def test_products_export_image_rows_load_and_describe_no_product(wh, landing):
+    """The admin "Export products" layout (header of a real export): variants become products, image rows
+    count as loaded rows without a product, list price is the compare-at price when set."""
+    path = landing.add("shop_us", "products", "2026-11-20", "products_export_1.csv", SHOP / "products_export_1.csv")
+    summary = run(wh, landing)
+    assert (summary.rows_in, summary.rows_loaded, summary.rows_quarantined) == (7, 5, 2)
+    assert wh.query("""select sku, product_name, list_price, cost, valid_from, _row_number
+                       from raw.products order by _row_number""") == [
+        ("MUG-BLU", "Ceramic Mug", D("18.00"), D("6.20"), date(2026, 11, 20), 2),
+        ("MUG-RED", "ceramic-mug", D("15.00"), None, date(2026, 11, 20), 3),  # second variant: no Title
+        ("TBL-OAK", "Oak Table", D("1499.00"), D("1020.50"), date(2026, 11, 20), 5),
+    ]
+    assert quarantine(wh, path) == {
+        6: ("missing_required", "Variant SKU"),  # a variant with a price but no SKU
+        7: ("unparseable", "Cost per item"),
+    }
+    assert wh.query("select rows_in, rows_loaded, rows_quarantined from audit.files") == [(7, 5, 2)]

@@ -27,7 +27,7 @@ from tests.pg import temp_database
 pytestmark = pytest.mark.e2e
 END = "2026-11-20"
 MARTS = ("kpi_store_daily", "stock_cover", "repurchase_cohorts", "discount_violations", "revenue_bridge",
-         "kpi_alerts")
+         "kpi_alerts", "product_daily", "product_classes", "replenishment", "promo_readiness")
 HEX = re.compile(r"[0-9a-f]+")
 PERSONAL_COLUMNS = {
     "email", "billing name", "billing street", "shipping name", "shipping street", "phone", "author",
@@ -83,6 +83,36 @@ def test_kpis_equal_an_independent_pandas_computation(demo):
         frame["date"] = pd.to_datetime(frame["date"]).dt.date
     assert_frames_equal(daily, expected["kpi_store_daily"][list(daily.columns)], ["store_id", "date"], MONEY_DAILY)
     assert_frames_equal(cover, expected["stock_cover"][list(cover.columns)], ["store_id", "sku", "date"], [])
+
+
+def test_product_classes_and_replenishment_equal_pandas_row_for_row(demo):
+    """merchandising.md recomputed in the test with pandas / numpy / scipy (tests/merch_reference.py)."""
+    from datetime import date
+
+    from tests.merch_reference import expected_product_classes, expected_replenishment
+
+    _, _, warehouse, _ = demo
+    D = date.fromisoformat(END)
+    raw = _raw_frames(warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table in ("products", "hero_skus"):
+            raw[table] = con.execute(f"select * from raw.{table}").df()
+        classes = con.execute("select * from marts.product_classes").df()
+        reorder = con.execute("select store_id, sku, date, demand_std, lead_time_days, safety_stock, reorder_point, "
+                              "order_up_to, is_hero, needs_reorder, suggested_order_qty from marts.replenishment "
+                              "where date = ?", [D]).df()
+    for column in ("_export_date", "valid_from"):
+        raw["products"][column] = pd.to_datetime(raw["products"][column]).dt.date
+    classes["last_sold_date"] = pd.to_datetime(classes["last_sold_date"]).dt.date
+    reorder["date"] = pd.to_datetime(reorder["date"]).dt.date
+    wanted = expected_product_classes(raw, D)
+    assert_frames_equal(classes, wanted[list(classes.columns)], ["store_id", "sku"], [], rtol=1e-9)
+    assert_frames_equal(reorder, expected_replenishment(raw, D)[list(reorder.columns)], ["store_id", "sku"], [],
+                        rtol=1e-9)
+    # the demo has what the merchandiser's report shows: every role, dead stock, heroes to reorder
+    assert {"hero", "dead_stock", "profit_driver", "long_tail"} <= set(classes["role"])
+    assert set(classes["abc_class"]) >= {"A", "B", "C", "U"}
+    assert reorder["needs_reorder"].any() and (reorder["suggested_order_qty"] > 0).any()
 
 
 def _normalise(rows: list[tuple]) -> list[tuple]:

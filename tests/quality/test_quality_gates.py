@@ -17,7 +17,7 @@ PAIR_EQ = "expect_column_pair_values_to_be_equal"
 BETWEEN = "expect_column_values_to_be_between"
 UNIQUE = "expect_compound_columns_to_be_unique"
 
-# (suite, expectation, column) of the 25 expectations, written out from quality.md layer 3.
+# (suite, expectation, column) of the 26 expectations, written out from quality.md layer 3.
 ALL_CHECKS = {
     ("files", "expect_column_values_to_be_in_set", "status"),
     ("files", PAIR_GT, "rows_quarantined"),
@@ -44,6 +44,7 @@ ALL_CHECKS = {
     ("stock", "expect_stock_skus_to_be_unique_per_location", "sku"),
     ("stock", "expect_stock_rows_to_have_a_sku", "sku"),
     ("orders", "expect_order_lines_to_agree_on_order_fields", "line_differences"),
+    ("freshness", "expect_hero_skus_to_appear_in_exports", "sku"),
 }
 WARNING_CHECKS = {c for c in ALL_CHECKS if c[0] in ("freshness", "traffic", "orders", "stock")}
 
@@ -77,7 +78,7 @@ def test_good_data_passes_every_check_and_records_each_one(wh, config):
     assert {key(r) for r in result.results if not r.blocking} == WARNING_CHECKS
     rows = wh.query("select suite, expectation, column_name, blocking, success, details from audit.dq_results "
                     "where run_id = ?", [sc.RUN_ID])
-    assert {(s, e, c) for s, e, c, *_ in rows} == ALL_CHECKS and len(rows) == 25
+    assert {(s, e, c) for s, e, c, *_ in rows} == ALL_CHECKS and len(rows) == 26
     assert all(success for *_, success, _ in rows)
     assert all(json.loads(details)["description"] for *_, details in rows)
     # element counts worked out from the scenario: 6 files in the batch, 5 store-days, 2 stores, 3 SKUs
@@ -94,7 +95,7 @@ def test_rerun_replaces_this_runs_results_instead_of_duplicating_them(wh, config
     gates(wh, config)
     gates(wh, config, run_id="another-run")
     counts = dict(wh.query("select run_id, count(*) from audit.dq_results group by run_id"))
-    assert counts == {sc.RUN_ID: 25, "another-run": 25}
+    assert counts == {sc.RUN_ID: 26, "another-run": 26}
 
 
 M = "{m}"  # replaced by the marts schema
@@ -221,6 +222,7 @@ def test_warnings_are_recorded_but_never_block(tmp_path, wh):
   - id: jd_outlet
     platform: generic
     currency: CNY
+    hero_skus: [GHOST-1]
 """)
     # freshness: jd_outlet has no export at all, tmall's latest traffic export is dated 11-19
     wh.execute(f"update audit.files set export_date = date '2026-11-19' where path = '{sc.TMALL_TRAFFIC}'")
@@ -284,6 +286,9 @@ def test_warnings_are_recorded_but_never_block(tmp_path, wh):
     discount = warnings[("orders", "expect_discounts_to_be_non_negative", "discounts")]
     assert discount.unexpected_count == 1 and discount.examples[0]["order_id"] == "#1005"
     assert discount.examples[0]["discounts"] == -1.0
+    hero = warnings[("freshness", "expect_hero_skus_to_appear_in_exports", "sku")]
+    assert (hero.unexpected_count, hero.element_count) == (1, 1)
+    assert hero.examples == [{"store_id": "jd_outlet", "sku": "GHOST-1"}]
     assert all("failed (warning)" in w.message() for w in result.warnings)
     flags = wh.query("select count(*) from audit.dq_results where run_id = ? and not success and not blocking",
                      [sc.RUN_ID])

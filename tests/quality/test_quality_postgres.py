@@ -19,7 +19,7 @@ def test_gates_on_postgres_pass_good_data_and_block_a_reconciliation_mismatch(tm
         sc.build(wh)
 
         good = run_gates(wh, run_id="good", run_date=sc.D, config=config, batch_id=sc.BATCH)
-        assert good.passed and good.warnings == [] and len(good.results) == 25
+        assert good.passed and good.warnings == [] and len(good.results) == 26
 
         wh.execute(f"update {wh.marts_schema}.kpi_store_daily set net_sales = 95.51 "
                    "where store_id = 'tmall' and date = '2026-11-20'")
@@ -30,4 +30,4 @@ def test_gates_on_postgres_pass_good_data_and_block_a_reconciliation_mismatch(tm
         assert bad.failures[0].examples == [{"store_id": "tmall", "mart_net_sales": 143.51, "raw_net_sales": 143.5}]
         rows = wh.query("select run_id, count(*), sum(case when success then 0 else 1 end) from audit.dq_results "
                         "group by run_id order by run_id")
-        assert rows == [("bad", 25, 1), ("good", 25, 0)]
+        assert rows == [("bad", 26, 1), ("good", 26, 0)]

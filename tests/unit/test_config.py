@@ -103,6 +103,49 @@ def test_open_days_are_the_stores_whose_local_day_has_not_ended(tmp_path, now_ut
     assert [s.id for s in open_days(_load(tmp_path, SPEC_EXAMPLE), date(2026, 11, 20), now)] == open_ids
 
 
+MERCH = """
+defaults:
+  hero_skus: [MUG-BLU, TEE-1]
+  thresholds: {service_level: 0.9, lead_time_days: 5}
+stores:
+  - {id: a, platform: shopify, currency: USD}
+  - {id: b, platform: shopify, currency: USD, hero_skus: ["X-1"], thresholds: {service_level: 0.975}}
+  - {id: c, platform: shopify, currency: USD, hero_skus: []}
+"""
+
+
+def test_merchandising_keys_merge_and_the_normal_quantile_is_computed_not_looked_up(tmp_path):
+    from scipy.stats import norm
+
+    cfg = _load(tmp_path, MERCH)
+    a, b, c = cfg.get("a"), cfg.get("b"), cfg.get("c")
+    assert a.hero_skus == ("MUG-BLU", "TEE-1") and b.hero_skus == ("X-1",) and c.hero_skus == ()
+    assert a.thresholds["lead_time_days"] == 5 and a.thresholds["hero_min_on_hand"] == 30
+    assert a.thresholds["promo_horizon_days"] == 14 and a.thresholds["dead_stock_days"] == 60
+    assert a.service_level_z == pytest.approx(norm.ppf(0.9), abs=1e-9)
+    assert b.service_level_z == pytest.approx(norm.ppf(0.975), abs=1e-9)
+    plain = _load(tmp_path, "stores:\n  - {id: d, platform: shopify, currency: USD}").get("d")
+    assert plain.service_level_z == pytest.approx(1.6449, abs=1e-4) and plain.hero_skus == ()  # the defaults
+
+
+@pytest.mark.parametrize("thresholds, needle", [
+    ("{service_level: 0.5}", "service_level"),
+    ("{service_level: 1.0}", "service_level"),
+    ("{lead_time_days: 0}", "lead_time_days"),
+    ("{dead_stock_days: 7.5}", "dead_stock_days"),
+    ("{hero_min_on_hand: -1}", "hero_min_on_hand"),
+    ("{promo_horizon_day: 14}", "promo_horizon_day"),
+])
+def test_merchandising_thresholds_out_of_range_name_the_key(tmp_path, thresholds, needle):
+    with pytest.raises(ConfigError) as err:
+        _load(tmp_path, f"stores:\n  - {{id: a, platform: shopify, currency: USD, thresholds: {thresholds}}}")
+    assert needle in str(err.value) and "'a'" in str(err.value)
+
+
+def test_hero_skus_must_be_a_list(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        _load(tmp_path, "stores:\n  - {id: a, platform: shopify, currency: USD, hero_skus: MUG-BLU}")
+    assert "hero_skus" in str(err.value) and "'a'" in str(err.value)
 def test_date_order_and_history_start(tmp_path):
     cfg = _load(tmp_path, """
 defaults: {date_order: dmy}

@@ -14,6 +14,7 @@ renamed as (
         list_price,
         cost,
         launched_on,
+        lead_time_days,
         {{ lineage_columns() }}
 
     from source

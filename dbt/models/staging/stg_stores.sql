@@ -22,7 +22,15 @@ renamed as (
         coalesce(cash_on_delivery, false) as cash_on_delivery,
         roas_min,
         min_campaign_spend,
-        loyal_min_orders
+        loyal_min_orders,
+        hero_min_on_hand,
+        lead_time_days,
+        review_days,
+        service_level,
+        service_level_z,
+        promo_lift,
+        dead_stock_days,
+        promo_horizon_days
 
     from source
 

@@ -73,6 +73,9 @@ class Layout:
     #                                      (the first line's), not a duplicate_conflict (generic exports)
     sums_rows: bool = False  # rows of one key in a file add up instead of conflicting (stock: Shopify allows
     #                          duplicate SKUs, so a SKU and location can appear twice)
+    # A row with all of these fields empty describes no entity (Shopify products' image and option rows): it is
+    # counted as loaded, but neither checked nor written to raw.
+    blank_when_empty: tuple[str, ...] = ()
     first_row: tuple[str, ...] = ()  # line-grain orders: fields an order's first row always fills (one suffices)
     none_values: tuple[str, ...] = ()  # cells meaning "no value" (Google Ads '--', 生意参谋 '-')
     constants: tuple[tuple[str, str], ...] = ()  # raw columns fixed by the layout, e.g. ad_platform

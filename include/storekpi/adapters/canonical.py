@@ -149,13 +149,17 @@ class Workbench:
         checks = self._row_checks(staged)
         first_failed = "case " + " ".join(f"when {cond} then {p}" for p, _, _, cond, _ in checks) + " end" \
             if checks else "cast(null as integer)"
+        blank = " and ".join(f"{_q(_text_column(rows.layout.field(n)))} is null"
+                             for n in rows.layout.blank_when_empty) or "false"
+        if rows.layout.blank_when_empty:
+            first_failed = f"case when {blank} then null else {first_failed} end"
         cells = ", ".join(f"{self._cell(fld, staged)} as {_q(fld.name)}" for fld in fields)
         read = self._run(f"""
             create temp table {staged.typed} as
             with cells as (select _row_number, {cells} from {staged.src}),
                  typed as (select _row_number, {", ".join(self._typed(f) for f in fields)} from cells)
             select _row_number, {", ".join(_q(f.name) for f in fields)}, {self._key(rows.layout)} as _key,
-                   {first_failed} as _p
+                   {first_failed} as _p, {blank} as _blank
             from typed
         """)
         if checks and self._run(f"select count(*) from {staged.typed} where _p is not null"):
@@ -315,7 +319,9 @@ class Workbench:
                 self._duplicate_conflicts(s, [f for f in s.layout.fields if f.name not in s.layout.key])
         self._settle()
         dataset = self.ctx.dataset
-        parts = [self._select_raw(s, dataset, lambda col, s=s: self._entity_column(s, col)) for s in self.staged]
+        parts = [self._select_raw(s, dataset, lambda col, s=s: self._entity_column(s, col),
+                                  source=f"(select * from {self._clean_rows(s)} where not _blank)")
+                 for s in self.staged]
         return {dataset: _union(parts)}
 
     def _entity_column(self, staged: Staged, column: str) -> str | None:

@@ -15,6 +15,7 @@ def products_layout(platform: str) -> Layout:
             Field("list_price", ("list_price",), kind="amount", required=True),
             Field("cost", ("cost",), kind="amount", optional=True),
             Field("launched_on", ("launched_on",), kind="date", optional=True),
+            Field("lead_time_days", ("lead_time_days",), kind="count", optional=True),
         ),
         key=("sku",), entity="SKU",
     )

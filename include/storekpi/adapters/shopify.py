@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from storekpi.adapters.base import Field, Layout
 from storekpi.adapters.common import products_layout
+from storekpi.adapters.shopify_products import PRODUCTS_EXPORT
 
 PLATFORM = "shopify"
 
@@ -77,5 +78,5 @@ LAYOUTS: dict[str, tuple[Layout, ...]] = {
     "traffic": (TRAFFIC,),
     "reviews": (REVIEWS,),
     "stock": (STOCK,),
-    "products": (products_layout(PLATFORM),),
+    "products": (products_layout(PLATFORM), PRODUCTS_EXPORT),
 }

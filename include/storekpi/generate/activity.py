@@ -89,7 +89,8 @@ def reviews(book: OrderBook, profile: StoreProfile, rng: np.random.Generator) ->
 
 def stock_levels(book: OrderBook, catalogue: Catalogue, rng: np.random.Generator) -> np.ndarray:
     """On hand at the end of each day (days x SKUs). Ordinary SKUs are replenished when cover falls under ~10
-    days; the low-cover SKU never is and ends with ~4 days of cover; the stockout SKU starts with exactly what
+    days (the best-selling hero under 45 units); the low-cover SKU never is and ends with ~4 days of cover
+(at most 20 units, under the hero minimum); the stockout SKU starts with exactly what
     it will sell; dormant SKUs just sit there."""
     days, skus = book.days, len(catalogue)
     paid_day = (book.paid - book.day_start(0)) // DAY
@@ -102,14 +103,17 @@ def stock_levels(book: OrderBook, catalogue: Catalogue, rng: np.random.Generator
     dormant = catalogue.weight == 0
     on_hand[dormant] = rng.integers(8, 60, dormant.sum())
     low = catalogue.low_cover_sku
-    on_hand[low] = sold[:, low].sum() + round(4 * daily[low])
+    on_hand[low] = sold[:, low].sum() + max(1, min(round(4 * daily[low]), 20))  # a hero under its minimum of 30
     on_hand[catalogue.stockout_sku] = sold[:, catalogue.stockout_sku].sum()
     steady = ~dormant
     steady[[catalogue.low_cover_sku, catalogue.stockout_sku]] = False
+    floor = np.zeros(skus)
+    floor[list(catalogue.hero_skus[:1])] = 45  # the best-selling hero is kept above its minimum of 30
     levels = np.empty((days, skus), np.int64)
     for d in range(days):  # one step per day over all SKUs
         on_hand = on_hand - sold[d]
-        reorder = steady & (on_hand < daily * 12)
-        on_hand = np.where(reorder, np.round(daily * rng.uniform(30, 45, skus)).astype(np.int64), on_hand)
+        reorder = steady & (on_hand < np.maximum(daily * 12, floor))
+        refill = np.maximum(np.round(daily * rng.uniform(30, 45, skus)), floor * 1.5).astype(np.int64)
+        on_hand = np.where(reorder, refill, on_hand)
         levels[d] = np.maximum(on_hand, 0)
     return levels

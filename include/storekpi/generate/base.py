@@ -18,6 +18,7 @@ from storekpi.generate.activity import DailyPlan, Reviews
 from storekpi.generate.catalogue import Catalogue
 from storekpi.generate import files
 from storekpi.generate.orders import HOUR, OrderBook, list_price
+from storekpi.generate.products import unit_cost
 from storekpi.generate.stores import StoreProfile
 from storekpi.generate.text import NO_TIME, csv_bytes, money, pick, text
 
@@ -127,7 +128,7 @@ def products_file(store: Store, day: int, *, parquet: bool = False) -> ExportFil
         "sku": text(cat.sku),
         "product_name": text(cat.name),
         "list_price": money(list_price(cat, skus, np.full(len(cat), day), store.book.reprice_day)),
-        "cost": money(cat.cost_cents),
+        "cost": money(unit_cost(cat, skus, np.full(len(cat), day), store.book.reprice_day)),
         "launched_on": text([(date(2024, 3, 1) + timedelta(days=int(i) * 23)).isoformat() for i in skus]),
     }
     folder = store.date(day)

@@ -1,6 +1,7 @@
 """Per-platform demo catalogues, with the SKU roles that make the stock and discount marts interesting:
 a dormant SKU (stock, never sold), a non-inventory SKU (sold, never in a stock export), one that runs out and one that
-runs low before the last day, one repriced mid-period, and (Shopify) SKUs on sale with a compare-at price."""
+runs low before the last day, one repriced mid-period (its cost rises with it), and (Shopify) SKUs on sale with a
+compare-at price. The best seller and the low-cover SKU are the store's two hero SKUs."""
 
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ class Catalogue:
     stockout_sku: int  # runs out a few days before the last day
     low_cover_sku: int  # ends the period with a few days of cover
     repriced_sku: int  # list price +10 % from the mid-period catalogue export
+    hero_skus: tuple[int, ...] = ()  # stores.yml hero_skus: the best seller, and the low-cover SKU (under 30)
 
     def __len__(self) -> int:
         return len(self.sku)
@@ -88,7 +90,7 @@ def build(platform: str, rng: np.random.Generator) -> Catalogue:
     # Zipf-like popularity over a seeded ranking; the non-inventory item is sold occasionally.
     rank = rng.permutation(n - 1)
     weight = np.zeros(n)
-    weight[: n - 1] = 1.0 / (rank + 2.0) ** 0.8
+    weight[: n - 1] = 1.0 / (rank + 2.0) ** 1.6  # steep: a few SKUs make most of the sales (80/20)
     weight[dormant] = 0.0
     weight[-1] = 0.04
     by_popularity = [i for i in np.argsort(-weight, kind="stable") if stocked[i] and weight[i] > 0]
@@ -109,6 +111,7 @@ def build(platform: str, rng: np.random.Generator) -> Catalogue:
         stockout_sku=int(by_popularity[2]),
         low_cover_sku=int(by_popularity[4]),
         repriced_sku=int(by_popularity[1]),
+        hero_skus=(int(by_popularity[0]), int(by_popularity[4])),
     )
 
 

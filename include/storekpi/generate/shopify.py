@@ -1,7 +1,7 @@
 """Shopify exports as the admin writes them: `orders_export_1.csv` (one row per line item, order fields on the first
 row only, timestamps with an offset), the analytics sessions report, product reviews (Shopify Product Reviews
-layout, then Judge.me after the shop switched apps), the inventory export (two locations, with a BOM) and a
-catalogue. The weekly 14-day re-export is gzipped next to the nightly file."""
+layout, then Judge.me after the shop switched apps), the inventory export (two locations, with a BOM) and the
+"Export products" catalogue. The weekly 14-day re-export is gzipped next to the nightly file."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import pyarrow as pa
 from storekpi.generate import files, people
 from storekpi.generate.activity import PRELIMINARY_SHARE
 from storekpi.generate.base import (REVIEW_WINDOW, TRAFFIC_WINDOW, WEEKLY_WINDOW, ExportFile, Store, assign_cases,
-                                    busiest_days, day_range_seconds, products_file, set_cell, tz_offsets, victims,
+                                    busiest_days, day_range_seconds, set_cell, tz_offsets, victims,
                                     visible, weekly_days)
 from storekpi.generate.catalogue import Catalogue
 from storekpi.generate.orders import OrderBook
+from storekpi.generate.products import shopify_products_csv
 from storekpi.generate.text import (NO_TIME, blank_where, choose, constant, csv_bytes, integers, join, money,
                                     pick, text, timestamps)
 
@@ -49,7 +50,7 @@ def exports(store: Store) -> list[ExportFile]:
         out.append(_reviews_file(store, day))
         out.append(_stock_file(store, day))
         if day in (0, store.book.reprice_day):
-            out.append(products_file(store, day))
+            out.append(_products_file(store, day))
     return out
 
 
@@ -245,3 +246,9 @@ def _stock_file(store: Store, day: int) -> ExportFile:
     data = files.encode(csv_bytes(columns, eol="\r\n"), "utf-8-sig")  # saved from Excel: BOM and CRLF
     return ExportFile("stock", store.date(day), "inventory_export_1.csv", data, n)
 
+
+
+def _products_file(store: Store, day: int) -> ExportFile:
+    """The admin "Export products" CSV (costs in `Cost per item`, image rows included)."""
+    data, rows = shopify_products_csv(store.catalogue, day, store.book.reprice_day, store.stock[day])
+    return ExportFile("products", store.date(day), "products_export_1.csv", data, rows)

@@ -4,13 +4,14 @@ make several alert rules fire), cycled when more stores are asked for, and their
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 
 import yaml
 
 from storekpi.config import DEFAULT_PROMO_DAYS, DEFAULT_THRESHOLDS
 
 PLATFORM_CYCLE = ("shopify", "taobao", "generic")
+UPCOMING_PROMO_IN_DAYS = 10  # decision due 3 days after the last day
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def profiles(count: int, orders_per_day: int | None) -> list[StoreProfile]:
     return out
 
 
-def stores_yml(stores: list[StoreProfile], end_date: date) -> str:
+def stores_yml(stores: list[StoreProfile], end_date: date, hero_skus: dict[str, list[str]] | None = None) -> str:
     doc = {
         "defaults": {
             "timezone": "UTC",
@@ -96,17 +97,20 @@ def stores_yml(stores: list[StoreProfile], end_date: date) -> str:
             "promo_days": list(DEFAULT_PROMO_DAYS),
             "recipients": DEFAULT_RECIPIENTS,
         },
-        "stores": [_store_entry(s, end_date) for s in stores],
+        "stores": [_store_entry(s, end_date, (hero_skus or {}).get(s.id, [])) for s in stores],
     }
     head = ("# Demo store configuration written by `storekpi generate` (format: spec README, 'stores.yml').\n"
             "# All e-mail addresses use the reserved example.com domain.\n")
     return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
 
 
-def _store_entry(store: StoreProfile, end_date: date) -> dict:
+def _store_entry(store: StoreProfile, end_date: date, hero_skus: list[str]) -> dict:
     entry = {"id": store.id, "name": store.name, "platform": store.platform, "timezone": store.timezone,
              "currency": store.currency, "thresholds": {"daily_orders_min": store.daily_orders_min}}
-    if store.store_promo_days:
-        entry["promo_days"] = [f"{end_date.year}-{d}" for d in store.store_promo_days]
+    # an upcoming promo day inside the 14-day promo horizon, so promo_readiness has something to check
+    upcoming = (end_date + timedelta(days=UPCOMING_PROMO_IN_DAYS)).isoformat()
+    entry["promo_days"] = [f"{end_date.year}-{d}" for d in store.store_promo_days] + [upcoming]
+    if hero_skus:
+        entry["hero_skus"] = list(hero_skus)
     entry["recipients"] = store.recipients
     return entry

@@ -122,11 +122,16 @@ def row_free_expectations() -> dict[str, type]:
 
         value: int = 0
 
+    class ExpectHeroSkusToAppearInExports(gxe.ExpectTableRowCountToEqual):
+        """Rows are configured hero SKUs that no export of their store names."""
+
+        value: int = 0
+
     classes = (ExpectTrafficSourcesToMapToAChannel, ExpectNoMissingDates, ExpectOnHandToBeInteger,
                ExpectExportsToCoverRunDate, ExpectNoMissingTrafficDays,
                ExpectShopifyTotalToMatchSubtotalShippingTaxes, ExpectShopifyPaidOrdersToHavePaidAt,
                ExpectDiscountsToBeNonNegative, ExpectStockSkusToBeUniquePerLocation, ExpectStockRowsToHaveASku,
-               ExpectOrderLinesToAgreeOnOrderFields)
+               ExpectOrderLinesToAgreeOnOrderFields, ExpectHeroSkusToAppearInExports)
     return {_snake(cls.__name__): cls for cls in classes}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from storekpi.config import StoreConfig
-from storekpi.quality import export_warnings, frames
+from storekpi.quality import export_warnings, frames, merchandising
 from storekpi.warehouse import Warehouse
 
 BLOCKING = True
@@ -152,7 +152,16 @@ def warning_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id
         ]),
         *order_batches(wh, run_date, config, batch_id),
         *export_batches(wh, batch_id),
+        hero_batch(wh, run_date, config),
     ]
+
+
+def hero_batch(wh: Warehouse, run_date: date, config: StoreConfig) -> Batch:
+    unseen, configured = merchandising.unseen_hero_skus(wh, config, run_date)
+    return Batch("freshness", "hero_skus_unseen", unseen, ["store_id", "sku"], [
+        no_rows("expect_hero_skus_to_appear_in_exports", "raw.order_lines", "sku", WARNING,
+                "every stores.yml hero SKU appears in an orders, stock or products export of its store"),
+    ], population=configured)
 
 
 def order_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id: str) -> list[Batch]:
