@@ -292,7 +292,7 @@ def test_warnings_are_recorded_but_never_block(tmp_path, wh):
     assert all("failed (warning)" in w.message() for w in result.warnings)
     flags = wh.query("select count(*) from audit.dq_results where run_id = ? and not success and not blocking",
                      [sc.RUN_ID])
-    assert flags == [(8,)]
+    assert flags == [(9,)]
 
 
 def test_orders_of_earlier_batches_do_not_warn_again(wh, config):
