@@ -58,9 +58,16 @@ def order_facts(raw: dict[str, pd.DataFrame], D) -> pd.DataFrame:
 def expected_stock_cover(raw: dict[str, pd.DataFrame], orders: pd.DataFrame, D) -> pd.DataFrame:
     stores = raw["stores"].set_index("store_id")
     stock = raw["stock"]
-    stock = latest(stock[stock["snapshot_date"] <= D], ["_store_id", "snapshot_date", "sku", "location"], D)
+    stock = stock[(stock["snapshot_date"] <= D) & (stock["_export_date"] <= D) & stock["sku"].notna()]
+    stock = stock.assign(location=stock["location"].fillna(""))
+    # sources.md: per SKU and location the latest file wins; its rows of that SKU and location add up
+    where = ["_store_id", "snapshot_date", "sku", "location"]
+    winner = latest(stock, where, D)[[*where, "_source_file"]]
+    stock = stock.merge(winner, on=[*where, "_source_file"])
     cover = stock.groupby(["_store_id", "sku", "snapshot_date"], as_index=False).agg(
-        on_hand=("on_hand", "sum"), product_name=("product_name", "max"))
+        on_hand=("on_hand", lambda v: v.sum(min_count=1)), product_name=("product_name", "max"))
+    # 'not stocked' (NULL) adds nothing; a SKU stocked at no location is not in the snapshot
+    cover = cover[cover["on_hand"].notna()].astype({"on_hand": "int64"})
     cover = cover.rename(columns={"_store_id": "store_id", "snapshot_date": "date"})
     lines = latest_lines(raw, D)
     sold = lines.rename(columns={"_store_id": "store_id"}).merge(orders[["store_id", "order_id", "paid_date"]],
@@ -81,6 +88,27 @@ def expected_stock_cover(raw: dict[str, pd.DataFrame], orders: pd.DataFrame, D) 
     threshold = cover["store_id"].map(stores["cover_days_min"])
     cover["low_cover"] = ~cover["stockout"] & (cover["days_of_cover"] < threshold).fillna(False)
     return cover
+
+
+def expected_ad_days(raw: dict[str, pd.DataFrame], D) -> pd.DataFrame:
+    """marketing.md: a store's ad spend and attributed sales per day; 0 on a day without rows inside the span of its
+    ad rows, no row (NULL) outside it or for a store without ad_spend exports."""
+    empty = pd.DataFrame({"store_id": pd.Series(dtype=object), "date": pd.Series(dtype=object),
+                          "ad_spend": pd.Series(dtype="float64"), "attributed_sales": pd.Series(dtype="float64")})
+    ads = raw.get("ad_spend")
+    if ads is None or ads.empty:
+        return empty
+    ads = ads.assign(campaign=ads["campaign"].str.strip())
+    ads = latest(ads[ads["date"] <= D], ["_store_id", "date", "ad_platform", "campaign"], D)
+    ads = ads.assign(spend_cents=cents(ads["spend"]), sales_cents=cents(ads["attributed_sales"]))
+    daily = ads.groupby(["_store_id", "date"])[["spend_cents", "sales_cents"]].sum()
+    rows = []
+    for store, group in daily.groupby(level=0):
+        dates = group.index.get_level_values(1)
+        for day in pd.date_range(min(dates), max(dates)):
+            spend, sales = group.loc[(store, day.date())] if (store, day.date()) in group.index else (0, 0)
+            rows.append((store, day.date(), int(spend) / 100, int(sales) / 100))
+    return pd.DataFrame(rows, columns=list(empty.columns)) if rows else empty
 
 
 def expected_kpi_store_daily(raw: dict[str, pd.DataFrame], orders: pd.DataFrame, cover: pd.DataFrame, D):
@@ -136,9 +164,10 @@ def expected_kpi_store_daily(raw: dict[str, pd.DataFrame], orders: pd.DataFrame,
     frame["platform"] = frame["store_id"].map(stores["platform"])
     frame["currency"] = frame["store_id"].map(stores["currency"])
     frame["daily_orders_target"] = frame["store_id"].map(stores["daily_orders_min"])
-    # marketing.md: these raw frames hold no ad_spend export, so every ad column is NULL (unknown), never 0
-    for column in ("ad_spend", "attributed_sales", "mer", "ad_spend_share", "new_buyer_cac"):
-        frame[column] = np.nan
+    frame = frame.merge(expected_ad_days(raw, D), on=["store_id", "date"], how="left")
+    frame["mer"] = ratio(frame["net_sales"] / 100, frame["ad_spend"])
+    frame["ad_spend_share"] = ratio(frame["ad_spend"], frame["net_sales"] / 100)
+    frame["new_buyer_cac"] = ratio(frame["ad_spend"], frame["new_buyers"])
     # customers.md: repurchase_rate_30d and loyal_customers, the segments recomputed for every date
     from tests.customer_reference import expected_customer_daily
 

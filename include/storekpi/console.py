@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import sys
 import threading
 import time
@@ -90,6 +91,7 @@ class RunConsole:
         self.tty = self.out.isatty() and not self.verbose
         self._log_file = open(self.path, "ab")
         read_end, write_end = os.pipe()
+        self._closing = threading.Event()
         self._pump = threading.Thread(target=self._copy, args=(read_end,), name="storekpi-log", daemon=True)
         self._pump.start()
         os.dup2(write_end, 1)
@@ -122,8 +124,9 @@ class RunConsole:
             self._live.stop()
         sys.stdout.flush()
         sys.stderr.flush()
-        os.dup2(self._saved[0], 1)  # the pipe's last write ends close here: the pump sees EOF
+        os.dup2(self._saved[0], 1)
         os.dup2(self._saved[1], 2)
+        self._closing.set()  # the pump drains what was written, then stops
         self._pump.join(timeout=10)
         for fd in self._saved:
             os.close(fd)
@@ -132,8 +135,22 @@ class RunConsole:
         logging.getLogger("storekpi").setLevel(self._level)
 
     def _copy(self, read_end: int) -> None:
+        """Copy the pipe into the log until the run is over and the pipe is empty.
+
+        Not until EOF: a child started during the run (multiprocessing's resource tracker, say) inherits the
+        pipe as its stdout and keeps it open until storekpi exits.
+        """
         with os.fdopen(read_end, "rb", buffering=0) as pipe:
-            while chunk := pipe.read(65536):
+            while True:
+                closing = self._closing.is_set()
+                readable, _, _ = select.select([pipe], [], [], 0.1)
+                if not readable:
+                    if closing:
+                        return
+                    continue
+                chunk = pipe.read(65536)
+                if not chunk:
+                    return
                 self._log_file.write(chunk)
                 self._log_file.flush()
                 if self.verbose:

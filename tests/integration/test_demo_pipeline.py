@@ -60,7 +60,7 @@ def test_demo_publishes_with_alerts(demo):
 def _raw_frames(warehouse: Path) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         frames = {t: con.execute(f"select * from raw.{t}").df()
-                  for t in ("orders", "order_lines", "traffic", "reviews", "stock", "stores")}
+                  for t in ("orders", "order_lines", "traffic", "reviews", "stock", "stores", "ad_spend")}
     for name, frame in frames.items():
         for column in ("_export_date", "date", "snapshot_date"):
             if column in frame:
@@ -168,10 +168,13 @@ def _input_tables(landing: Path):
             yield from _rows_after_header([[str(c) for c in row] for row in frame.fillna("").to_numpy()])
             continue
         else:
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = data.decode("gb18030")
+            if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Google Ads' "Excel" CSV
+                text = data.decode("utf-16")
+            else:
+                try:
+                    text = data.decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    text = data.decode("gb18030")
             delimiter = "\t" if text.split("\n", 1)[0].count("\t") > text.split("\n", 1)[0].count(",") else ","
             yield from _rows_after_header(list(csv.reader(io.StringIO(text), delimiter=delimiter)))
             continue

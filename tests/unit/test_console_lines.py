@@ -12,6 +12,8 @@ from storekpi import console
 
 def test_step_lines_and_warnings_reach_the_person_everything_else_the_log(tmp_path, monkeypatch, capfd):
     monkeypatch.setenv("STOREKPI_HOME", str(tmp_path))
+    # Airflow, imported in-process by earlier tests, leaves root handlers on streams pytest has since closed
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
     with console.RunConsole("run_1") as shown:
         shown.step_started("discover")
         shown.step_ended("discover", "done", {"stores": 1, "files": 2})
