@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -43,3 +44,50 @@ def cli(tmp_path):
         return run_cli(*args, home=home, **kwargs)
 
     return _run
+
+
+E2E_DAY = "2026-11-20"
+
+
+@dataclass
+class Published:
+    """A copy of the hand-written fixture landing published for E2E_DAY: root/{landing,state,warehouse.duckdb,outbox}."""
+    root: Path
+    result: CliResult
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "state"
+
+
+@pytest.fixture(scope="session")
+def published_e2e_template(tmp_path_factory) -> Published:
+    """One full night of tests/fixtures/e2e_landing, run once per session; tests take copies (`published_e2e`)."""
+    root = tmp_path_factory.mktemp("published_e2e")
+    shutil.copytree(FIXTURES / "e2e_landing", root / "landing")
+    (root / "state").mkdir()
+    result = run_cli("run", "--landing", str(root / "landing"), "--warehouse", str(root / "warehouse.duckdb"),
+                     "--date", E2E_DAY, "--outbox", str(root / "outbox"), home=root / "state", timeout=1500)
+    assert result.code == 0, result.stderr[-4000:]
+    return Published(root, result)
+
+
+def copy_published(template: Published, dest: Path) -> Published:
+    """The template's folder copied to `dest`: the warehouse holds landing-relative paths only, so the copy
+    behaves as if it had been published there (its next run sees the same files as unchanged)."""
+    shutil.copytree(template.root, dest, dirs_exist_ok=True)
+    return Published(dest, template.result)
+
+
+@pytest.fixture
+def published_e2e(published_e2e_template, tmp_path) -> Published:
+    """A private copy of the session's published night, for a test that changes it."""
+    return copy_published(published_e2e_template, tmp_path)

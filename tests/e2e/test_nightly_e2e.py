@@ -56,19 +56,16 @@ EXPECTED = [
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    from tests.conftest import run_cli
+def published(published_e2e_template, tmp_path_factory):
+    from tests.conftest import copy_published
 
-    root = tmp_path_factory.mktemp("e2e")
-    (root / "state").mkdir()
-    warehouse = root / "warehouse.duckdb"
-    result = run_cli("run", "--landing", str(FIXTURES / "e2e_landing"), "--warehouse", str(warehouse),
-                     "--date", "2026-11-20", "--outbox", str(root / "outbox"), home=root / "state")
-    return result, warehouse, root
+    copy = copy_published(published_e2e_template, tmp_path_factory.mktemp("e2e"))
+    return copy.result, copy.warehouse, copy.root
 
 
-def test_run_publishes(published):
-    result, warehouse, _ = published
+def test_run_publishes(published, published_e2e_template):
+    result, _, _ = published
+    warehouse = published_e2e_template.warehouse  # the night was run there; `published` is its copy
     assert result.code == 0, result.stderr[-4000:]
     summary = result.summary
     assert summary["status"] == "published"

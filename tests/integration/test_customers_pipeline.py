@@ -114,7 +114,8 @@ def _identities(files: list[Path]) -> dict[str, tuple[str, str]]:
 
             data = gzip.decompress(data)
         if data[:4] == b"PAR1":
-            frame = pd.read_parquet(io.BytesIO(data)).astype(str)
+            frame = pd.read_parquet(io.BytesIO(data))
+            frame = frame.astype(object).where(frame.notna(), "")  # pandas' str dtype keeps a missing id as NaN
         else:
             try:
                 text = data.decode("utf-8-sig")
@@ -135,8 +136,6 @@ def _order_files(landing: Path) -> list[Path]:
     return sorted(p for p in landing.glob("*/orders/*/*") if p.is_file())
 
 
-@pytest.mark.xfail(reason="known failure found in the last run of the session (the listed identifiers and the "
-                          "independent check disagree after the merges); open in issue 16", strict=False)
 def test_customers_command_lists_exactly_the_segment_and_leaks_nothing(published):
     root, landing, warehouse = published
     files = _order_files(landing)

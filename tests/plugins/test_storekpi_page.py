@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.conftest import E2E_DAY, FIXTURES, ROOT, copy_published, run_cli
 
 pytestmark = pytest.mark.e2e
 DAY = "2026-11-20"
@@ -54,15 +54,9 @@ _PROBE = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("page")
-    landing = root / "landing"
-    shutil.copytree(FIXTURES / "e2e_landing", landing)
-    (root / "state").mkdir()
-    result = run_cli("run", "--landing", str(landing), "--warehouse", str(root / "warehouse.duckdb"), "--date", DAY,
-                     "--outbox", str(root / "outbox"), home=root / "state", timeout=1500)
-    assert result.code == 0, result.stderr[-3000:]
-    return root
+def published(published_e2e_template, tmp_path_factory) -> Path:
+    assert DAY == E2E_DAY
+    return copy_published(published_e2e_template, tmp_path_factory.mktemp("page")).root
 
 
 @pytest.fixture(scope="module")
