@@ -35,7 +35,7 @@ in-process), and the peak comes in `{top}` ({n:,.0f} → {rss:,.0f} MiB sampled)
 about 50 MiB at its end (`duckdb_memory()`, whatever `memory_limit`), and the rest of its growth is heap the
 allocators keep after file-sized temporaries are freed (the Arrow path's decoded copies of GB18030 files, hash
 tables of the per-file statements). dbt-duckdb and the gates' DuckDB connections grow with the data, and the
-quality gate (`storekpi.quality.frames`) recomputes order facts over all of `raw` and validates them as pandas
+quality gate (`storekpi.quality.frames`) reads the marts and dbt's order facts and validates them as pandas
 DataFrames, so its frames scale with the input. What would close it: validate in SQL (aggregates and counts of
 violating rows in DuckDB) and fetch only the failing rows into pandas for Great Expectations."""
 

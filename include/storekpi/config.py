@@ -90,9 +90,6 @@ class Store:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def is_promo_day(self, day: date) -> bool:
-        return day.isoformat() in self.promo_days or day.strftime("%m-%d") in self.promo_days
-
     def promo_dates(self, first_year: int, last_year: int) -> list[date]:
         """Every promo date between the two years, MM-DD rules expanded per year."""
         days = set()

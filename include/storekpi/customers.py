@@ -22,7 +22,7 @@ from storekpi import pii
 from storekpi.adapters import layouts, parsing, reading
 from storekpi.config import PLATFORMS
 from storekpi.errors import ConfigError
-from storekpi.warehouse import Target, open_published
+from storekpi.warehouse import Target, exists, open_published
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,8 @@ def find(warehouse: str, segments: str, files: list[str], *, store: str | None =
     wanted = parse_segments(segments)
     target = Target(warehouse)
     target.validate()
-    if target.kind == "duckdb" and not target.path.is_file():
-        raise ConfigError(f"--warehouse {target.path} does not exist: run `storekpi run` first")
+    if not exists(target):
+        raise ConfigError(f"--warehouse {target.display} does not exist: run `storekpi run` first")
     salt = pii.existing_salt(target)
     if not salt:
         raise ConfigError(f"--warehouse {target.display} has no personal-data salt (set {pii.SALT_ENV} to the "

@@ -127,13 +127,7 @@ def _units(files: Iterable[LandingFile], config: StoreConfig) -> list[list[Landi
 def _read_unit(bench: Workbench, unit, digests, config, batch_id, salt, loaded_at):
     first = unit[0]
     results = [_FileResult(f, digests[f.relpath], "rejected") for f in unit]
-    try:
-        store = config.get(first.store_id)
-    except KeyError:
-        for r in results:
-            r.reason, r.message = "unknown_store", \
-                f"{r.file.relpath}: store folder {r.file.store_id!r} is not listed in {config.path}"
-        return results, None
+    store = config.get(first.store_id)  # discover() refuses store folders stores.yml does not list
     bench.start(Context(store, first.dataset, first.export_date, batch_id, loaded_at, salt))
     for result in results:
         f = result.file

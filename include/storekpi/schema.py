@@ -184,8 +184,8 @@ AUDIT: dict[str, dict[str, str]] = {
         "format": "VARCHAR",  # csv | tsv | csv.gz | xlsx | parquet
         "encoding": "VARCHAR",
         "status": "VARCHAR NOT NULL",  # loaded | rejected | forgotten
-        "reason": "VARCHAR",  # why a file was rejected: unknown_headers | undecodable | unreadable | unknown_store |
-        # outside_landing | too_large
+        "reason": "VARCHAR",  # why a file was rejected: unknown_headers | undecodable | unreadable | outside_landing |
+        # too_large
         "message": "VARCHAR",
         "rows_in": "INTEGER NOT NULL",
         "rows_loaded": "INTEGER NOT NULL",

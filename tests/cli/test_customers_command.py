@@ -109,3 +109,11 @@ def test_missing_salt_exits_2_and_creates_none(cli, warehouse):
                  env=NO_SALT)
     assert result.code == 2 and "no personal-data salt" in result.stderr and "STOREKPI_PII_SALT" in result.stderr
     assert not salt.exists()
+
+
+def test_a_warehouse_never_built_exits_2_naming_it_and_creates_nothing(cli, tmp_path):
+    missing = tmp_path / "never_built.duckdb"
+    result = cli("customers", "--warehouse", str(missing), "--segment", "loyal", "--match", str(SHOPIFY),
+                 env=NO_SALT)
+    assert result.code == 2 and f"--warehouse {missing} does not exist" in result.stderr, result.stderr
+    assert not missing.exists() and not missing.with_name(missing.name + ".salt").exists()

@@ -116,6 +116,22 @@ def hand_rows(b: RawBuilder) -> None:
           sessions=1, pageviews=1)
 
 
+def boundary_rows(b: RawBuilder) -> None:
+    """Rule boundaries pinned by value in test_marts_values (store 'tmall', whose prices are its list prices).
+
+    Two customers first paid on 08-20 (so tmall's calendar starts then) and came back 90 and 91 days later; two
+    orders on 11-16 sold S4 (list 120.00) at exactly 70 % and one cent below it.
+    """
+    first, d16 = date(2026, 8, 20), D - timedelta(days=4)
+    for customer, again in (("k_h90", date(2026, 11, 18)), ("k_h91", date(2026, 11, 19))):
+        b.order("tmall", first, f"#{customer}a", paid_at=_at(first, 10), customer_key=customer,
+                lines=[("S5", 1, LIST_PRICES["S5"])])
+        b.order("tmall", again, f"#{customer}b", paid_at=_at(again, 10), customer_key=customer,
+                lines=[("S5", 1, LIST_PRICES["S5"])])
+    b.order("tmall", d16, "#F70", paid_at=_at(d16, 11), customer_key=None, lines=[("S4", 1, money("84.00"))])
+    b.order("tmall", d16, "#F69", paid_at=_at(d16, 11), customer_key=None, lines=[("S4", 1, money("83.99"))])
+
+
 def random_rows(b: RawBuilder, seed: int = 7) -> None:
     """A month of ordinary business per store; folders are weekly-ish with overlaps and re-exports."""
     rng = random.Random(seed)
@@ -172,6 +188,7 @@ def random_rows(b: RawBuilder, seed: int = 7) -> None:
 def build_frames() -> dict[str, pd.DataFrame]:
     b = RawBuilder()
     hand_rows(b)
+    boundary_rows(b)
     random_rows(b)
     frames = b.frames()
     frames["stores"] = pd.DataFrame([

@@ -90,3 +90,20 @@ def test_repurchase_cohorts_are_consistent(wh):
     assert (frame["customers"] >= frame["repurchased_90d"]).all()
     # October's last day + 90 days is after D: nothing is mature yet
     assert not frame["is_mature"].any()
+
+
+def test_repurchase_counts_a_return_on_day_90_and_not_on_day_91(wh):
+    # boundary_rows: k_h90 first paid 08-20 and again 11-18 (+90), k_h91 again 11-19 (+91); nobody else in August
+    r = row(wh, "select customers, repurchased_90d, is_mature from marts.repurchase_cohorts "
+                "where store_id = 'tmall' and cohort_month = date '2026-08-01'")
+    assert (r["customers"], r["repurchased_90d"], r["is_mature"]) == (2, 1, False)
+
+
+def test_a_line_at_exactly_the_discount_floor_is_allowed_and_one_cent_below_is_not(wh):
+    # boundary_rows: S4 (list 120.00) sold at 84.00 (70 %, the floor) in #F70 and at 83.99 in #F69, no order discount
+    flagged = wh.query("select order_id, cast(price_ratio as double) from marts.discount_violations "
+                       "where order_id in ('#F70', '#F69')")
+    assert flagged == [("#F69", pytest.approx(83.99 / 120))]
+    alerts = wh.query("select order_id from marts.kpi_alerts where rule = 'discount_floor' "
+                      "and order_id in ('#F70', '#F69')")
+    assert alerts == [("#F69",)]

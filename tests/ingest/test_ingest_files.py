@@ -1,6 +1,9 @@
 """File checks (quality.md layer 2): rejected files, empty files, and what audit.files records."""
 
+import pytest
 from ingest_support import run
+
+from storekpi.errors import ConfigError
 
 
 def audit(wh):
@@ -54,3 +57,12 @@ def test_malformed_rows_are_quarantined_not_dropped(wh, landing):
     assert wh.query("select _row_number, reason, message from quarantine.rows") == [
         (4, "unparseable", f"{path} row 4: has 2 fields where the header has 3")]
     assert wh.query("select _row_number from raw.traffic order by 1") == [(2,), (5,)]  # blank line 3 counted
+
+
+def test_store_folder_not_in_stores_yml_stops_the_run_naming_it(wh, landing):
+    """The only guard against an unlisted store (ingest no longer has a branch of its own for it)."""
+    landing.add("shop_us", "traffic", "2026-11-20", "t.csv", "Day,Sessions\n2026-11-20,5\n")
+    landing.add("shop_xx", "traffic", "2026-11-20", "t.csv", "Day,Sessions\n2026-11-20,5\n")
+    with pytest.raises(ConfigError, match=r"shop_xx: store folder 'shop_xx' is not listed in .*stores\.yml"):
+        run(wh, landing)
+    assert wh.query("select count(*) from audit.files") == [(0,)]

@@ -19,12 +19,16 @@ zero warnings. Tests then break one thing at a time.
 
 from __future__ import annotations
 
+import json
+import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from storekpi import config as config_module
-from storekpi.warehouse import Warehouse
+from storekpi import dbt_runner
+from storekpi.pipeline import _write_store_config
+from storekpi.warehouse import Target, Warehouse
 
 D = date(2026, 11, 20)
 BATCH = "batch-20261120"
@@ -88,16 +92,66 @@ def m(d: str) -> Decimal:
     return Decimal(d)
 
 
-def build(wh: Warehouse) -> None:
-    """Create storekpi's tables and the three marts in `wh.marts_schema`, filled with the good scenario."""
+def build(wh: Warehouse, config: config_module.StoreConfig | None = None) -> None:
+    """Create storekpi's tables and the three marts in `wh.marts_schema`, filled with the good scenario, and the
+    dbt models the gates read (order facts, the store calendar) as views of raw."""
+    empty(wh, config)
+    _raw(wh)
+    _audit(wh)
+    _marts(wh)
+
+
+def empty(wh: Warehouse, config: config_module.StoreConfig | None = None) -> None:
+    """storekpi's tables, raw.stores from `config` (default STORES_YML), empty marts and the gates' dbt models as
+    views."""
+    if config is None:
+        with tempfile.TemporaryDirectory() as folder:
+            config = stores_config(Path(folder))
     wh.ensure_schema()
     wh.execute(f"CREATE SCHEMA IF NOT EXISTS {wh.marts_schema}")
     for table, columns in MARTS.items():
         cols = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns.items())
         wh.execute(f"CREATE TABLE {wh.marts_schema}.{table} ({cols})")
-    _raw(wh)
-    _audit(wh)
-    _marts(wh)
+    _write_store_config(wh, config, D.year, D.year)
+    for schema, name, sql in _compiled_models(wh):
+        wh.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        wh.execute(f'CREATE VIEW {schema}."{name}" AS {sql}')
+
+
+# The models the gates read, with everything upstream of them (staging and intermediate, not the marts).
+GATE_MODELS = "+int_order_facts +int_orders_latest +int_store_days +int_daily_traffic"
+_COMPILED: dict[str, list[tuple[str, str, str]]] = {}
+
+
+def _compiled_models(wh: Warehouse) -> list[tuple[str, str, str]]:
+    """(schema, model, SQL) of GATE_MODELS as dbt compiles them for D, upstream first, once per backend.
+
+    Views instead of dbt's tables, so that what a test changes in raw reaches the gates as it would through a
+    build; the SQL is dbt's own, so the scenario holds no second definition of order facts or the calendar.
+    """
+    if wh.kind not in _COMPILED:
+        with tempfile.TemporaryDirectory(prefix="storekpi-gate-models-") as scratch:
+            target = wh.target if wh.kind == "postgres" else Target(str(Path(scratch) / "compile.duckdb"))
+            result = dbt_runner._invoke("compile", Warehouse(target, marts_schema=wh.marts_schema), D,
+                                        Path(scratch) / "work", extra=["--select", GATE_MODELS])
+            assert result.success, result.exception
+            manifest = json.loads((Path(scratch) / "work" / "target" / "manifest.json").read_text())
+        nodes = {key: node for key, node in manifest["nodes"].items()
+                 if node["resource_type"] == "model" and node.get("compiled_code")}
+        ordered: list[str] = []
+
+        def visit(key: str) -> None:
+            if key in nodes and key not in ordered:
+                for parent in nodes[key]["depends_on"]["nodes"]:
+                    visit(parent)
+                ordered.append(key)
+
+        for key in sorted(nodes):
+            visit(key)
+        _COMPILED[wh.kind] = [
+            (nodes[k]["schema"], nodes[k]["name"], nodes[k]["compiled_code"].replace(f'"{nodes[k]["database"]}".', ""))
+            for k in ordered]
+    return _COMPILED[wh.kind]
 
 
 def insert(wh: Warehouse, table: str, rows: list[dict]) -> None:

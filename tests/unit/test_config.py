@@ -53,11 +53,12 @@ def test_spec_example_merges_defaults(tmp_path):
     assert tmall.thresholds["daily_orders_min"] == 200
     assert tmall.thresholds["discount_floor"] == 0.70
     assert tmall.timezone == "Asia/Shanghai"
-    assert tmall.is_promo_day(date(2026, 11, 13)) and tmall.is_promo_day(date(2025, 11, 11))
-    assert not tmall.is_promo_day(date(2026, 11, 12))
+    tmall_days = tmall.promo_dates(2025, 2026)
+    assert date(2026, 11, 13) in tmall_days and date(2025, 11, 11) in tmall_days
+    assert date(2026, 11, 12) not in tmall_days
     us = cfg.get("us_store")
     assert us.timezone == "UTC" and us.name == "us_store" and us.thresholds["daily_orders_min"] == 30
-    assert not us.is_promo_day(date(2026, 11, 13))
+    assert date(2026, 11, 13) not in us.promo_dates(2026, 2026)
     assert cfg.recipients("ops") == {"boss@example.com": {"tmall_flagship"}, "ops@example.com": {"us_store"}}
     assert cfg.recipients("data") == {"data@example.com": {"tmall_flagship", "us_store"}}
 

@@ -35,7 +35,8 @@ final as (
         total,
         refunded_amount,
         export_date,
-        source_file
+        source_file,
+        batch_id
     from ranked
     where version_rank = 1
 

@@ -1,8 +1,10 @@
-"""The DataFrames the gates validate, read from the build's marts, `raw` and `audit`.
+"""The DataFrames the gates validate, read from the build's marts and intermediate models, `raw` and `audit`.
 
-Reconciliation and the warnings recompute order facts from `raw` on their own (latest export wins, per platform
-formula of kpis.md) instead of reading dbt's intermediate models: a gate that reuses the code it checks proves
-nothing. SQL here runs unchanged on DuckDB and PostgreSQL (`?` placeholders, no `%`).
+Order facts (latest export wins, the per-platform formulas of kpis.md) and each store's calendar are defined once,
+in dbt (`int_order_facts`, `int_store_days`); the gates read them from the build instead of computing them again,
+and check that the marts agree with them (reconciliation, missing dates). The independent check of the
+definitions themselves is the pandas reference of the tests. SQL here runs unchanged on DuckDB and PostgreSQL
+(`?` placeholders, no `%`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from storekpi.warehouse import Warehouse
 # blocked night's files, unchanged and so not read again, must keep blocking until they are corrected or forgotten.
 UNPUBLISHED = "(batch_id = ? or batch_id not in (select run_id from audit.runs where status = 'published'))"
 
+ORDER_FACTS = "intermediate.int_order_facts"
+ORDERS_LATEST = "intermediate.int_orders_latest"
+STORE_DAYS = "intermediate.int_store_days"
+DAILY_TRAFFIC = "intermediate.int_daily_traffic"
+
 # Datasets every configured store must deliver daily; reviews and stock only once a store has sent them.
 DAILY_DATASETS = ("orders", "traffic")
 OCCASIONAL_DATASETS = ("reviews", "stock")
@@ -36,157 +43,54 @@ def read(wh: Warehouse, sql: str, params: list[Any] | None = None) -> pd.DataFra
     return frame.reset_index(drop=True)
 
 
-# -- order facts, computed independently from raw -------------------------------------------------------------
-def order_facts_sql(config: StoreConfig) -> tuple[str, list[Any]]:
-    """CTEs ending in `order_facts`: the latest version of every order counted as paid on or before D.
+# -- order facts: dbt's int_order_facts, the one definition ---------------------------------------------------
+def reconciliation(wh: Warehouse) -> pd.DataFrame:
+    """Per store: Σ orders and Σ net_sales of kpi_store_daily next to the paid orders of the build's order facts.
 
-    Takes the run date three times as parameters, after the returned ones. Exports dated after D are ignored (a
-    rerun of an old date reproduces it); among the rest the file with the latest export date wins, ties to the
-    path that sorts last. Order rows and line rows are resolved separately because Taobao delivers them in two
-    files. Paid and Shopify money follow kpis.md "Order facts": a Financial Status that says paid stands in for a
-    missing Paid at (at Created at), a cash-on-delivery store's fulfilled, not cancelled order is paid when
-    fulfilled; tips are not merchandise; a tax-inclusive order's net sales drop the merchandise share of Taxes,
-    rounded half up to the cent (exactly: floor of a division by whole cents).
+    `raw_paid_orders` / `raw_net_sales` are int_order_facts' (the paid orders of raw up to D, latest export wins),
+    so the check proves the mart lost or doubled no order on its way from the facts to the store-days.
     """
-    platforms = ", ".join("(?, ?, cast(? as boolean), cast(? as boolean))" for _ in config.stores)
-    params: list[Any] = [value for store in config.stores for value in
-                         (store.id, store.platform, store.prices_include_tax, store.cash_on_delivery)]
     sql = f"""
-store_platforms as (
-  select * from (values {platforms}) as p (store_id, platform, prices_include_tax, cash_on_delivery)
-),
-order_versions as (
-  select
-    o._store_id as store_id, o.order_id, o.status, o.created_at, o.paid_at, o.cancelled_at, o.fulfilled_at,
-    o.subtotal, o.order_discount, o.shipping, o.taxes, o.total,
-    o._source_file as source_file, o._batch_id as batch_id,
-    row_number() over (
-      partition by o._store_id, o.order_id order by o._export_date desc, o._source_file desc, o._row_number desc
-    ) as version_rank
-  from raw.orders as o
-  where o._export_date <= ?
-),
-line_versions as (
-  select
-    l._store_id as store_id, l.order_id, l.quantity, l.unit_price, l.sku, l.product_name,
-    rank() over (
-      partition by l._store_id, l.order_id order by l._export_date desc, l._source_file desc
-    ) as version_rank
-  from raw.order_lines as l
-  where l._export_date <= ?
-),
-latest_lines as (
-  select
-    l.store_id, l.order_id, l.quantity * l.unit_price as amount,
-    p.platform = 'shopify' and l.sku is null and lower(trim(l.product_name)) = 'tip' as is_tip
-  from line_versions as l
-  inner join store_platforms as p on p.store_id = l.store_id
-  where l.version_rank = 1
-),
-line_totals as (
-  select
-    store_id, order_id,
-    sum(case when is_tip then 0 else amount end) as gross_sales,
-    sum(case when is_tip then amount else 0 end) as tips
-  from latest_lines
-  group by store_id, order_id
-),
-paid_orders as (
-  select
-    o.*, p.platform, p.prices_include_tax, coalesce(l.gross_sales, 0) as gross_sales, coalesce(l.tips, 0) as tips,
-    p.platform = 'shopify' and o.paid_at is null and o.created_at is not null
-      and lower(o.status) in ('paid', 'partially_paid', 'partially_refunded', 'refunded') as paid_by_status,
-    case
-      when o.paid_at is not null then o.paid_at
-      when p.platform = 'shopify' and o.created_at is not null
-        and lower(o.status) in ('paid', 'partially_paid', 'partially_refunded', 'refunded') then o.created_at
-      when p.cash_on_delivery and o.cancelled_at is null then o.fulfilled_at
-    end as counted_paid_at
-  from order_versions as o
-  inner join store_platforms as p on p.store_id = o.store_id
-  left join line_totals as l on l.store_id = o.store_id and l.order_id = o.order_id
-  where o.version_rank = 1
-),
-shopify_tax as (
-  select
-    paid_orders.*,
-    case
-      when platform = 'shopify' and subtotal is not null
-        and coalesce(prices_include_tax,
-                     coalesce(taxes, 0) > 0
-                     and abs(coalesce(total, 0) - tips - subtotal - coalesce(shipping, 0)) <= 0.01)
-        and subtotal + coalesce(shipping, 0) > 0
-      then floor((2 * (coalesce(taxes, 0) * 100) * (subtotal * 100) + (subtotal + coalesce(shipping, 0)) * 100)
-                 / (2 * (subtotal + coalesce(shipping, 0)) * 100)) / 100
-      else 0
-    end as merchandise_tax
-  from paid_orders
-  where counted_paid_at is not null and cast(counted_paid_at as date) <= ?
-),
-order_facts as (
-  select
-    store_id, order_id, cast(counted_paid_at as date) as paid_date, platform, source_file, batch_id,
-    subtotal, shipping, taxes, total, tips,
-    paid_by_status,
-    case
-      when merchandise_tax = 0 then gross_sales
-      else round(gross_sales * (subtotal - merchandise_tax) / subtotal, 2)
-    end as gross_sales,
-    case
-      when platform = 'taobao' then coalesce(total, 0) - coalesce(shipping, 0)
-      when platform = 'shopify' and subtotal is not null then subtotal - merchandise_tax
-      else gross_sales - coalesce(order_discount, 0)
-    end as net_sales
-  from shopify_tax
-)"""
-    return sql, params
-
-
-def reconciliation(wh: Warehouse, config: StoreConfig, run_date: date) -> pd.DataFrame:
-    """Per store: Σ orders and Σ net_sales of kpi_store_daily next to the paid orders in raw, both to the cent."""
-    facts, params = order_facts_sql(config)
-    sql = f"""
-with {facts},
-raw_totals as (
-  select store_id, count(*) as orders, sum(net_sales) as net_sales from order_facts group by store_id
+with fact_totals as (
+  select store_id, count(*) as orders, sum(net_sales) as net_sales from {ORDER_FACTS} group by store_id
 ),
 mart_totals as (
   select store_id, sum(orders) as orders, sum(net_sales) as net_sales
   from {wh.marts_schema}.kpi_store_daily
-  where "date" <= ?
   group by store_id
 )
 select
-  coalesce(m.store_id, r.store_id) as store_id,
+  coalesce(m.store_id, f.store_id) as store_id,
   coalesce(m.orders, 0) as mart_orders,
-  coalesce(r.orders, 0) as raw_paid_orders,
+  coalesce(f.orders, 0) as raw_paid_orders,
   cast(coalesce(m.net_sales, 0) as decimal(18, 2)) as mart_net_sales,
-  cast(coalesce(r.net_sales, 0) as decimal(18, 2)) as raw_net_sales
+  cast(coalesce(f.net_sales, 0) as decimal(18, 2)) as raw_net_sales
 from mart_totals as m
-full outer join raw_totals as r on r.store_id = m.store_id
+full outer join fact_totals as f on f.store_id = m.store_id
 order by 1"""
-    return read(wh, sql, [*params, *[run_date] * 3, run_date])
+    return read(wh, sql)
 
 
-def batch_order_warnings(wh: Warehouse, config: StoreConfig, run_date: date,
-                         batch_id: str) -> tuple[pd.DataFrame, int]:
+def batch_order_warnings(wh: Warehouse, batch_id: str) -> tuple[pd.DataFrame, int]:
     """Paid orders not yet published that break a warning rule (flagged per rule), and how many were checked.
 
     The rules (quality.md: a Shopify Total that is neither Subtotal + Shipping + Taxes nor, tax-inclusive,
     Subtotal + Shipping within 0.01, tips aside; a Shopify order counted paid by its Financial Status without a
-    Paid at; negative discounts) are evaluated in SQL, in exact decimals, so only offending orders reach pandas: a
-    backfill of a million orders must not sit in memory. Warnings look at exports not yet published only, so an
-    old oddity does not warn again every night.
+    Paid at; negative discounts) are evaluated in SQL, in exact decimals, on the build's order facts and the
+    export fields of their winning version, so only offending orders reach pandas: a backfill of a million orders
+    must not sit in memory. Warnings look at exports not yet published only, so an old oddity does not warn again
+    every night.
     """
-    facts, params = order_facts_sql(config)
     sql = f"""
-with {facts},
-batch as (
+with facts as (
   select
-    store_id, order_id, paid_date, platform, source_file, gross_sales, gross_sales - net_sales as discounts,
-    net_sales, subtotal, shipping, taxes, total, tips, paid_by_status
-  from order_facts
-  where {UNPUBLISHED}
+    f.store_id, f.order_id, f.paid_date, f.platform, o.source_file, o.batch_id, f.gross_sales, f.discounts,
+    f.net_sales, o.subtotal, o.shipping, o.taxes, o.total, f.tips, f.paid_basis = 'financial_status' as paid_by_status
+  from {ORDER_FACTS} as f
+  inner join {ORDERS_LATEST} as o on o.store_id = f.store_id and o.order_id = f.order_id
+),
+batch as (
+  select * from facts where {UNPUBLISHED}
 ),
 flagged as (
   select
@@ -204,9 +108,10 @@ select o.*, n.checked
 from (select count(*) as checked from batch) as n
 left join offending as o on true
 order by o.store_id, o.order_id"""
-    frame = read(wh, sql, [*params, *[run_date] * 3, batch_id])
+    frame = read(wh, sql, [batch_id])
     checked = int(frame["checked"].iloc[0])
-    return frame.loc[frame["order_id"].notna()].drop(columns="checked").reset_index(drop=True), checked
+    frame = frame.loc[frame["order_id"].notna()].drop(columns=["checked", "batch_id"]).reset_index(drop=True)
+    return frame, checked
 
 
 # -- marts ----------------------------------------------------------------------------------------------------
@@ -228,37 +133,31 @@ def repurchase_cohorts(wh: Warehouse) -> pd.DataFrame:
                     f"from {wh.marts_schema}.repurchase_cohorts order by store_id, cohort_month")
 
 
-def missing_mart_dates(wh: Warehouse, config: StoreConfig, run_date: date, kpi: pd.DataFrame) -> pd.DataFrame:
-    """Store-days absent from kpi_store_daily between the store's first paid order or traffic day and D.
-
-    The first day comes from raw as well as from the mart, so a mart that starts late is caught too.
-    """
-    facts, params = order_facts_sql(config)
-    raw_first = read(wh, f"""
-with {facts}
-select store_id, min(paid_date) as first_day from order_facts group by store_id
-union all
-select _store_id as store_id, min("date") as first_day
-from raw.traffic
-where "date" <= ? and _export_date <= ?
-group by _store_id""", [*params, *[run_date] * 3, run_date, run_date])
-    present = pd.DataFrame({"store_id": kpi["store_id"], "date": as_day(kpi["date"])})
-    firsts = pd.concat([
-        pd.DataFrame({"store_id": raw_first["store_id"], "first_day": as_day(raw_first["first_day"])}),
-        present.rename(columns={"date": "first_day"}),
-    ])
-    bounds = firsts.groupby("store_id", as_index=False)["first_day"].min()
-    bounds["last_day"] = run_date
-    return _absent(date_spine(bounds), present)
+def missing_mart_dates(wh: Warehouse) -> pd.DataFrame:
+    """Store-days of the build's calendar (int_store_days: every day from the store's first paid order or traffic
+    day to D) that kpi_store_daily lacks."""
+    return _days(read(wh, f"""
+select d.store_id, d."date"
+from {STORE_DAYS} as d
+left join {wh.marts_schema}.kpi_store_daily as k on k.store_id = d.store_id and k."date" = d."date"
+where k.store_id is null
+order by 1, 2"""))
 
 
-def missing_traffic_days(wh: Warehouse, run_date: date) -> pd.DataFrame:
-    """Days without a traffic row between a store's first and last traffic day (trailing gaps are freshness)."""
-    days = read(wh, 'select distinct _store_id as store_id, "date" from raw.traffic '
-                    'where "date" <= ? and _export_date <= ?', [run_date, run_date])
-    days["date"] = as_day(days["date"])
-    bounds = days.groupby("store_id", as_index=False).agg(first_day=("date", "min"), last_day=("date", "max"))
-    return _absent(date_spine(bounds), days)
+def missing_traffic_days(wh: Warehouse) -> pd.DataFrame:
+    """Calendar days without traffic between a store's first and last traffic day (trailing gaps are freshness)."""
+    return _days(read(wh, f"""
+with bounds as (
+  select store_id, min(traffic_date) as first_day, max(traffic_date) as last_day
+  from {DAILY_TRAFFIC}
+  group by store_id
+)
+select d.store_id, d."date"
+from {STORE_DAYS} as d
+inner join bounds as b on b.store_id = d.store_id and d."date" between b.first_day and b.last_day
+left join {DAILY_TRAFFIC} as t on t.store_id = d.store_id and t.traffic_date = d."date"
+where t.store_id is null
+order by 1, 2"""))
 
 
 # -- files and freshness ----------------------------------------------------------------------------------------
@@ -303,20 +202,6 @@ def as_day(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).dt.date
 
 
-def date_spine(bounds: pd.DataFrame) -> pd.DataFrame:
-    """Every (store_id, date) from first_day to last_day inclusive, without a Python loop over days."""
-    if bounds.empty:
-        return pd.DataFrame({"store_id": pd.Series([], dtype=object), "date": pd.Series([], dtype=object)})
-    first = pd.to_datetime(bounds["first_day"])
-    lengths = ((pd.to_datetime(bounds["last_day"]) - first).dt.days + 1).clip(lower=0)
-    repeated = bounds.loc[bounds.index.repeat(lengths), ["store_id"]]
-    offsets = repeated.groupby(level=0).cumcount().to_numpy()
-    starts = first.loc[repeated.index].to_numpy()
-    repeated["date"] = pd.Series(starts + pd.to_timedelta(offsets, unit="D"), index=repeated.index).dt.date
-    return repeated.reset_index(drop=True)
-
-
-def _absent(spine: pd.DataFrame, present: pd.DataFrame) -> pd.DataFrame:
-    merged = spine.merge(present[["store_id", "date"]].drop_duplicates(), on=["store_id", "date"], how="left",
-                         indicator=True)
-    return merged.loc[merged["_merge"] == "left_only", ["store_id", "date"]].reset_index(drop=True)
+def _days(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["date"] = as_day(frame["date"])
+    return frame

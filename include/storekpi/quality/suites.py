@@ -110,17 +110,18 @@ def blocking_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_i
             a_at_least_b("gross_sales", "net_sales", KPI, BLOCKING, "net_sales <= gross_sales"),
         ]),
         Batch("kpi_store_daily", "kpi_store_daily_missing_dates",
-              frames.missing_mart_dates(wh, config, run_date, kpi), ["store_id", "date"], [
+              frames.missing_mart_dates(wh), ["store_id", "date"], [
                   no_rows("expect_no_missing_dates", KPI, "date", BLOCKING,
-                          "every date from the store's first paid order or traffic day to the run date"),
+                          "every date of int_store_days: from the store's first paid order or traffic day to "
+                          "the run date"),
               ]),
-        Batch("reconciliation", "reconciliation", frames.reconciliation(wh, config, run_date), ["store_id"], [
+        Batch("reconciliation", "reconciliation", frames.reconciliation(wh), ["store_id"], [
             Check("expect_column_pair_values_to_be_equal",
                   {"column_A": "mart_orders", "column_B": "raw_paid_orders"}, KPI, "orders", BLOCKING,
-                  "per store, sum of orders equals the paid orders in raw"),
+                  "per store, sum of orders equals the paid orders in raw (the build's int_order_facts)"),
             Check("expect_column_pair_values_to_be_equal",
                   {"column_A": "mart_net_sales", "column_B": "raw_net_sales"}, KPI, "net_sales", BLOCKING,
-                  "per store, sum of net_sales equals the paid orders in raw, to the cent"),
+                  "per store, sum of net_sales equals the paid orders in raw (int_order_facts), to the cent"),
         ]),
         Batch("stock_cover", "stock_cover", stock, ["store_id", "sku", "date"], [
             unique(["store_id", "sku", "date"], "marts.stock_cover", "one row per store, sku and date"),
@@ -146,11 +147,11 @@ def warning_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id
             no_rows("expect_exports_to_cover_run_date", FILES, "export_date", WARNING,
                     "every configured store and dataset has a loaded export dated on or after the run date"),
         ], population=expected),
-        Batch("traffic", "traffic_missing_days", frames.missing_traffic_days(wh, run_date), ["store_id", "date"], [
+        Batch("traffic", "traffic_missing_days", frames.missing_traffic_days(wh), ["store_id", "date"], [
             no_rows("expect_no_missing_traffic_days", "raw.traffic", "date", WARNING,
                     "a traffic row for every day between the store's first and last traffic day"),
         ]),
-        *order_batches(wh, run_date, config, batch_id),
+        *order_batches(wh, batch_id),
         *export_batches(wh, batch_id),
         hero_batch(wh, run_date, config),
     ]
@@ -164,9 +165,9 @@ def hero_batch(wh: Warehouse, run_date: date, config: StoreConfig) -> Batch:
     ], population=configured)
 
 
-def order_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id: str) -> list[Batch]:
+def order_batches(wh: Warehouse, batch_id: str) -> list[Batch]:
     """Tonight's orders, checked in SQL: each frame holds the offending orders only (row-free checks)."""
-    orders, checked = frames.batch_order_warnings(wh, config, run_date, batch_id)
+    orders, checked = frames.batch_order_warnings(wh, batch_id)
     keys = ["store_id", "order_id", "paid_date", "source_file"]
     total = orders.loc[orders["total_mismatch"].astype(bool)].reset_index(drop=True)
     by_status = orders.loc[orders["paid_by_status"].astype(bool)].reset_index(drop=True)
