@@ -319,10 +319,25 @@ class Workbench:
                 self._duplicate_conflicts(s, [f for f in s.layout.fields if f.name not in s.layout.key])
         self._settle()
         dataset = self.ctx.dataset
-        parts = [self._select_raw(s, dataset, lambda col, s=s: self._entity_column(s, col),
-                                  source=f"(select * from {self._clean_rows(s)} where not _blank)")
-                 for s in self.staged]
+        parts = [self._select_raw(s, dataset, column, source=f"(select * from {self._clean_rows(s)} where not _blank)")
+                 for s in self.staged for column in self._entity_columns(s)]
         return {dataset: _union(parts)}
+
+    def _entity_columns(self, staged: Staged) -> list:
+        """How each raw column is filled: once per row, or, for a wide layout, once per spread column (the header
+        names the `Spread.name`, the cell is the `Spread.value`)."""
+        spread = staged.layout.spread
+        if spread is None:
+            return [lambda col: self._entity_column(staged, col)]
+
+        def spread_column(fld: Field):
+            def column(col: str) -> str | None:
+                if col == spread.name:
+                    return literal(fld.headers[0])
+                return _q(fld.name) if col == spread.value.name else self._entity_column(staged, col)
+            return column
+
+        return [spread_column(fld) for fld in staged.layout.spread_fields]
 
     def _entity_column(self, staged: Staged, column: str) -> str | None:
         if column in ("snapshot_date", "valid_from") or (column == "date" and staged.layout.field("date")

@@ -248,8 +248,7 @@ def _find_header(lines: list[str], layouts: tuple[Layout, ...], label: str):
 
 
 def _best_layout(headers: list[str], layouts: tuple[Layout, ...]):
-    matches = [(layout, layout.match(headers)) for layout in layouts]
-    matches = [(layout, cols) for layout, cols in matches if cols is not None]
+    matches = [m for m in (layout.resolve(headers) for layout in layouts) if m is not None]
     if not matches:
         return None, None
     return max(matches, key=lambda m: len(m[1]))
