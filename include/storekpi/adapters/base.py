@@ -73,6 +73,26 @@ class Spread:
 
 
 @dataclass(frozen=True)
+class Summary:
+    """Rows a report adds that add up its other rows (Google Ads' `Total: Account`, Meta's summary row). They are
+    skipped and counted (the log and `audit.files.message` say how many), never loaded nor quarantined: loading one
+    would count the spend twice. Either kind of rule, or both:
+    - `label`: a regular expression (lower case) that the row's label matches, in the file's first column or in a
+      field of `label_in`, while `undated` (a date field) is empty or not a date;
+    - `unnamed` / `sums`: the row leaves `unnamed` empty and its `sums` amount is the sum of every other row's,
+      within a cent per row (rounding)."""
+
+    label: str | None = None
+    label_in: tuple[str, ...] = ()
+    undated: str | None = None
+    unnamed: str | None = None
+    sums: str | None = None
+
+
+SUMMARY_LABEL = "summary_label"  # the field `resolve` adds for the first column when a label rule needs it
+
+
+@dataclass(frozen=True)
 class Layout:
     """One known export file layout of a platform's dataset."""
 
@@ -96,6 +116,7 @@ class Layout:
     none_values: tuple[str, ...] = ()  # cells meaning "no value" (Google Ads '--', 生意参谋 '-')
     constants: tuple[tuple[str, str], ...] = ()  # raw columns fixed by the layout, e.g. ad_platform
     spread: Spread | None = None  # a wide layout: see `Spread`
+    summary: Summary | None = None  # rows adding up the others, skipped: see `Summary`
     spread_fields: tuple[Field, ...] = ()  # set by `resolve`: the file's spread columns, in file order
 
     def field(self, name: str) -> Field | None:
@@ -103,23 +124,29 @@ class Layout:
 
     def resolve(self, headers: list[str]) -> tuple[Layout, dict[str, int]] | None:
         """This layout as it applies to a file with `headers`, and field name -> column index; None when the file
-        is not of this layout. A wide layout gains one field per column after `Spread.after`."""
+        is not of this layout. A wide layout gains one field per column after `Spread.after`; a summary label rule
+        gains a field for the first column, where the label may sit when no field reads it."""
         matched = self.match(headers)
+        if matched is None:
+            return None
+        layout, found = self, [normalise_header(h) for h in headers]
         spread = self.spread
-        if matched is None or spread is None:
-            return None if matched is None else (self, matched)
-        found = [normalise_header(h) for h in headers]
-        after = spread.after.lower()
-        if after not in found or any(h.lower() in found for h in spread.long_headers):
-            return None
-        start = found.index(after) + 1
-        columns = [(i, headers[i].replace("\ufeff", "").strip()) for i in range(start, len(headers))
-                   if headers[i].strip()]
-        if not columns:
-            return None
-        extra = tuple(spread.field(n, header) for n, (_, header) in enumerate(columns, start=1))
-        layout = dataclasses.replace(self, fields=self.fields + extra, spread_fields=extra)
-        return layout, {**matched, **{f.name: i for f, (i, _) in zip(extra, columns)}}
+        if spread is not None:
+            after = spread.after.lower()
+            if after not in found or any(h.lower() in found for h in spread.long_headers):
+                return None
+            columns = [(i, _as_written(headers[i])) for i in range(found.index(after) + 1, len(headers))
+                       if headers[i].strip()]
+            if not columns:
+                return None
+            extra = tuple(spread.field(n, header) for n, (_, header) in enumerate(columns, start=1))
+            layout = dataclasses.replace(layout, fields=layout.fields + extra, spread_fields=extra)
+            matched = {**matched, **{f.name: i for f, (i, _) in zip(extra, columns)}}
+        if self.summary and self.summary.label and headers and 0 not in matched.values():
+            label = Field(SUMMARY_LABEL, (_as_written(headers[0]),), optional=True)
+            layout = dataclasses.replace(layout, fields=layout.fields + (label,))
+            matched = {**matched, SUMMARY_LABEL: 0}
+        return layout, matched
 
     def match(self, headers: list[str]) -> dict[str, int] | None:
         """Field name -> column index, or None when a non-optional field has no column."""
@@ -147,6 +174,10 @@ class Layout:
             required += f", {self.spread.after}, then one column per {self.spread.name}"
         optional = ", ".join(_with_aliases(f) for f in self.fields if f.optional)
         return f"{self.name}: {required}" + (f" (optional: {optional})" if optional else "")
+
+
+def _as_written(header: str) -> str:
+    return header.replace("\ufeff", "").strip()
 
 
 def _find(positions: dict[str, int], header: str) -> list[int]:

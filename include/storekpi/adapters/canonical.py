@@ -25,7 +25,7 @@ from pathlib import Path
 
 from storekpi import config, schema
 from storekpi.adapters import parsing, reading
-from storekpi.adapters.base import Field, Layout
+from storekpi.adapters.base import SUMMARY_LABEL, Field, Layout
 from storekpi.adapters.parsing import literal
 from storekpi.adapters.reading import SourceRows
 from storekpi.config import Store
@@ -58,6 +58,16 @@ class Staged:
     clean: str = "sk_clean"  # the cleaning macro its cells need (see `reading.SourceRows.simple_cells`)
     rows_in: int = 0
     groups: str | None = None  # table of entity keys (see `Workbench._duplicate_conflicts`)
+    skipped: list[tuple[int, str | None]] = field(default_factory=list)  # summary rows: (row number, label)
+
+    def note(self) -> str | None:
+        """What `audit.files.message` says about a loaded file: the summary rows skipped, if any."""
+        if not self.skipped:
+            return None
+        shown = ", ".join(f"row {n}" + (f" ({label.strip()})" if label else "") for n, label in self.skipped[:10])
+        more = " …" if len(self.skipped) > 10 else ""
+        return (f"{len(self.skipped)} summary row{'s' if len(self.skipped) > 1 else ''} skipped, not loaded: "
+                f"{shown}{more}; they add up the {self.layout.entity} rows, which are loaded")
 
     def header(self, name: str) -> str:
         """The column that names `name` in messages: as written in the file, else the layout's first header."""
@@ -76,6 +86,7 @@ class Built:
     tables: dict[str, str]  # raw table name -> SELECT of its new rows (raw columns and lineage)
     quarantine: str | None  # SELECT of the new quarantine.rows; None when there are none
     counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # relpath -> (in, loaded, quarantined)
+    notes: dict[str, str] = field(default_factory=dict)  # relpath -> what audit.files.message says of it
 
 
 class Workbench:
@@ -159,9 +170,11 @@ class Workbench:
             with cells as (select _row_number, {cells} from {staged.src}),
                  typed as (select _row_number, {", ".join(self._typed(f) for f in fields)} from cells)
             select _row_number, {", ".join(_q(f.name) for f in fields)}, {self._key(rows.layout)} as _key,
-                   {first_failed} as _p, {blank} as _blank
+                   {first_failed} as _p, {blank} as _blank{self._labelled(rows.layout)}
             from typed
         """)
+        if rows.layout.summary:
+            read -= self._skip_summaries(staged)
         if checks and self._run(f"select count(*) from {staged.typed} where _p is not null"):
             self._row_check_errors(staged, checks)
         if rows.broken:  # lines not read as records are few
@@ -173,6 +186,40 @@ class Workbench:
             self.errors += len(rows.broken)
         staged.rows_in = read + len(rows.broken)
         return staged
+
+    def _skip_summaries(self, staged: Staged) -> int:
+        """Removes the report's summary rows (`base.Summary`) from the typed rows before any check: they are not
+        rows of the file's entity, and are neither loaded nor quarantined. Their number and labels go to
+        `Staged.skipped`; returns how many."""
+        rule, layout = staged.layout.summary, staged.layout
+        conditions = []
+        if rule.label:
+            conditions.append("_summary_label is not null")
+        if rule.unnamed and rule.sums:
+            amount = _q(rule.sums)
+            totals = f"(select sum({amount}) as total, count(*) as n from {staged.typed})"
+            conditions.append(f"{_q(rule.unnamed)} is null and {amount} is not null and "
+                              f"abs(2 * {amount} - t.total) <= 0.01 * greatest(t.n - 1, 1)")
+            using = f" using {totals} t"
+        else:
+            using = ""
+        found = self.con.execute(f"""
+            delete from {staged.typed}{using} where {" or ".join(f"({c})" for c in conditions)}
+            returning _row_number, {"_summary_label" if rule.label else "null"}
+        """).fetchall()
+        staged.skipped = sorted(found)
+        return len(found)
+
+    @staticmethod
+    def _labelled(layout: Layout) -> str:
+        """The `_summary_label` column of the typed rows: the label of a summary row by its label rule (the cell
+        that carries it), else NULL. Computed with the cells' text, which the typed table does not keep."""
+        rule = layout.summary
+        if rule is None or not rule.label:
+            return ""
+        cells = [_q(_text_column(layout.field(n))) for n in (SUMMARY_LABEL, *rule.label_in) if layout.field(n)]
+        found = " ".join(f"when regexp_matches(lower({c}), {literal(rule.label)}) then {c}" for c in cells)
+        return f", case when {_q(rule.undated)} is null then case {found} end end as _summary_label"
 
     def _short_dates(self, staged: Staged) -> bool | None:
         """How the file's d/m/yyyy dates read: day first when the store says `date_order: dmy` or a value proves it
@@ -311,7 +358,8 @@ class Workbench:
             tables = self._build_order_lines()
         else:
             tables = self._build_entities()
-        return Built({t: sql for t, sql in tables.items() if sql}, self._quarantine(), self._counts())
+        notes = {s.relpath: s.note() for s in self.staged if s.skipped}
+        return Built({t: sql for t, sql in tables.items() if sql}, self._quarantine(), self._counts(), notes)
 
     def _build_entities(self) -> dict[str, str | None]:
         for s in self.staged:
