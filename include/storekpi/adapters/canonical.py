@@ -33,6 +33,7 @@ from storekpi.pii import customer_key_sql
 
 PRIORITY_RAGGED, PRIORITY_ROW = 0, 10
 PRIORITY_DUPLICATE, PRIORITY_ORPHAN, PRIORITY_INCOMPLETE = 1000, 1500, 2000
+MESSY_SAMPLE = 1_000  # rows of a file that decide which number parser its columns take (`_messy_numbers`)
 ERRORS, BAD, ORDER_ROWS = "_sk_errors", "_sk_bad", "_sk_order_rows"  # temporary: never in the warehouse file
 BROKEN = "_sk_broken"  # lines not read as records, with the order id their first cells name (incomplete_order)
 ORDER_FIELDS = tuple(c for c in schema.RAW["orders"] if c not in ("order_id", "customer_key"))
@@ -97,6 +98,7 @@ class Workbench:
         self.staged: list[Staged] = []
         self.errors = 0  # rows in ERRORS for the current unit: most units have none, and skip the steps about them
         self._day_first: bool | None = None  # how the file being staged writes d/m/yyyy dates (`_short_dates`)
+        self._messy: set[str] = set()  # fields of the file being staged whose numbers carry separators or signs
         self._relations: list[str] = []  # loaded files of the current unit, released by `start`
         parsing.install(con)
         con.execute(f"""create or replace temp table {ERRORS} (_file varchar, _row_number integer,
@@ -157,6 +159,7 @@ class Workbench:
         self.staged.append(staged)
         fields = rows.layout.fields
         self._day_first = self._short_dates(staged)
+        self._messy = self._messy_numbers(staged)
         checks = self._row_checks(staged)
         first_failed = "case " + " ".join(f"when {cond} then {p}" for p, _, _, cond, _ in checks) + " end" \
             if checks else "cast(null as integer)"
@@ -221,6 +224,23 @@ class Workbench:
         found = " ".join(f"when regexp_matches(lower({c}), {literal(rule.label)}) then {c}" for c in cells)
         return f", case when {_q(rule.undated)} is null then case {found} end end as _summary_label"
 
+    def _messy_numbers(self, staged: Staged) -> set[str]:
+        """Numeric fields whose cells, in the file's first rows, carry thousands separators or currency signs:
+        they are typed with the `_messy` parsers (`parsing.typed_expr`). A choice of speed only: both parsers give
+        the same value for every cell, so a sample decides."""
+        fields = [f for f in staged.layout.fields if f.kind in parsing.NUMERIC and not f.from_header
+                  and (f.name in staged.headers or f.fallback in staged.headers)]
+        if not fields:
+            return set()
+        tests = [" or ".join(parsing.messy_test(_q(n)) for n in (f.name, f.fallback) if n in staged.headers)
+                 for f in fields]
+        columns = sorted({_q(n) for f in fields for n in (f.name, f.fallback) if n in staged.headers})
+        found = self.con.execute(f"""
+            select {", ".join(f"coalesce(bool_or({t}), false)" for t in tests)}
+            from (select {", ".join(columns)} from {staged.src} limit {MESSY_SAMPLE})
+        """).fetchone()
+        return {f.name for f, messy in zip(fields, found) if messy}
+
     def _short_dates(self, staged: Staged) -> bool | None:
         """How the file's d/m/yyyy dates read: day first when the store says `date_order: dmy` or a value proves it
         (a first number above 12), else month first. None when no date cell of the file is written so."""
@@ -276,7 +296,8 @@ class Workbench:
             return f"{customer_key_sql(name, self.ctx.salt)} as {name}"
         if fld.kind == "text":
             return name
-        value = parsing.typed_expr(fld.kind, name, self.ctx.store.timezone, self._day_first)
+        value = parsing.typed_expr(fld.kind, name, self.ctx.store.timezone, self._day_first,
+                                   messy=fld.name in self._messy)
         return f"{name} as {_q(_text_column(fld))}, {value} as {name}"
 
     def _key(self, layout: Layout) -> str:
@@ -457,6 +478,8 @@ class Workbench:
             """)
             found = f"(select _key, _conflicts from {staged.groups} where _conflicts <> '')"
         else:
+            if not self._run(f"select count(*) > count(distinct _key) from {staged.typed} where _key is not null"):
+                return  # every key once (the usual file): no aggregate over every field needed
             found = f"""(select _key, {conflicts} as _conflicts from {staged.typed} where _key is not null
                          group by _key having {' or '.join(cond for cond, _ in differs)})"""
         if not self._run(f"select count(*) from {found}"):
