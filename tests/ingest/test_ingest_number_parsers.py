@@ -1,5 +1,5 @@
 """The number parsers for messy columns (thousands separators, currency signs) are a speed choice only: on every
-cell they give what the plain parsers give, so the sample that picks them (canonical `_messy_numbers`) can never
+cell they give what the plain parsers give, so the sample that picks them (canonical `_file_traits`) can never
 change a value. Checked on hand-picked cells and on generated ones, in DuckDB itself."""
 
 import duckdb

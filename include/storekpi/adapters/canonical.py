@@ -33,7 +33,7 @@ from storekpi.pii import customer_key_sql
 
 PRIORITY_RAGGED, PRIORITY_ROW = 0, 10
 PRIORITY_DUPLICATE, PRIORITY_ORPHAN, PRIORITY_INCOMPLETE = 1000, 1500, 2000
-MESSY_SAMPLE = 1_000  # rows of a file that decide which number parser its columns take (`_messy_numbers`)
+MESSY_SAMPLE = 1_000  # rows of a file that decide which number parser its columns take (`_file_traits`)
 ERRORS, BAD, ORDER_ROWS = "_sk_errors", "_sk_bad", "_sk_order_rows"  # temporary: never in the warehouse file
 BROKEN = "_sk_broken"  # lines not read as records, with the order id their first cells name (incomplete_order)
 ORDER_FIELDS = tuple(c for c in schema.RAW["orders"] if c not in ("order_id", "customer_key"))
@@ -60,6 +60,7 @@ class Staged:
     rows_in: int = 0
     groups: str | None = None  # table of entity keys (see `Workbench._duplicate_conflicts`)
     skipped: list[tuple[int, str | None]] = field(default_factory=list)  # summary rows: (row number, label)
+    repeats: bool = True  # some entity key appears on more than one typed row (`Workbench._stats`)
 
     def note(self) -> str | None:
         """What `audit.files.message` says about a loaded file: the summary rows skipped, if any."""
@@ -97,7 +98,7 @@ class Workbench:
         self.ctx: Context | None = None
         self.staged: list[Staged] = []
         self.errors = 0  # rows in ERRORS for the current unit: most units have none, and skip the steps about them
-        self._day_first: bool | None = None  # how the file being staged writes d/m/yyyy dates (`_short_dates`)
+        self._day_first: bool | None = None  # how the file being staged writes d/m/yyyy dates (`_file_traits`)
         self._messy: set[str] = set()  # fields of the file being staged whose numbers carry separators or signs
         self._relations: list[str] = []  # loaded files of the current unit, released by `start`
         parsing.install(con)
@@ -158,8 +159,7 @@ class Workbench:
                         "sk_clean_plain" if rows.simple_cells else "sk_clean")
         self.staged.append(staged)
         fields = rows.layout.fields
-        self._day_first = self._short_dates(staged)
-        self._messy = self._messy_numbers(staged)
+        self._day_first, self._messy = self._file_traits(staged)
         checks = self._row_checks(staged)
         first_failed = "case " + " ".join(f"when {cond} then {p}" for p, _, _, cond, _ in checks) + " end" \
             if checks else "cast(null as integer)"
@@ -176,9 +176,11 @@ class Workbench:
                    {first_failed} as _p, {blank} as _blank{self._labelled(rows.layout)}
             from typed
         """)
-        if rows.layout.summary:
+        failed, staged.repeats, summaries = self._stats(staged)
+        if summaries:
             read -= self._skip_summaries(staged)
-        if checks and self._run(f"select count(*) from {staged.typed} where _p is not null"):
+            failed, staged.repeats, _ = self._stats(staged)
+        if checks and failed:
             self._row_check_errors(staged, checks)
         if rows.broken:  # lines not read as records are few
             self.con.executemany(f"insert into {ERRORS} values (?, ?, {PRIORITY_RAGGED}, 'unparseable', null, ?)",
@@ -224,38 +226,53 @@ class Workbench:
         found = " ".join(f"when regexp_matches(lower({c}), {literal(rule.label)}) then {c}" for c in cells)
         return f", case when {_q(rule.undated)} is null then case {found} end end as _summary_label"
 
-    def _messy_numbers(self, staged: Staged) -> set[str]:
-        """Numeric fields whose cells, in the file's first rows, carry thousands separators or currency signs:
-        they are typed with the `_messy` parsers (`parsing.typed_expr`). A choice of speed only: both parsers give
-        the same value for every cell, so a sample decides."""
-        fields = [f for f in staged.layout.fields if f.kind in parsing.NUMERIC and not f.from_header
-                  and (f.name in staged.headers or f.fallback in staged.headers)]
-        if not fields:
-            return set()
-        tests = [" or ".join(parsing.messy_test(_q(n)) for n in (f.name, f.fallback) if n in staged.headers)
-                 for f in fields]
-        columns = sorted({_q(n) for f in fields for n in (f.name, f.fallback) if n in staged.headers})
-        found = self.con.execute(f"""
-            select {", ".join(f"coalesce(bool_or({t}), false)" for t in tests)}
-            from (select {", ".join(columns)} from {staged.src} limit {MESSY_SAMPLE})
-        """).fetchone()
-        return {f.name for f, messy in zip(fields, found) if messy}
-
-    def _short_dates(self, staged: Staged) -> bool | None:
-        """How the file's d/m/yyyy dates read: day first when the store says `date_order: dmy` or a value proves it
-        (a first number above 12), else month first. None when no date cell of the file is written so."""
-        columns = [_q(f.name) for f in staged.layout.fields
-                   if f.kind in ("timestamp", "date") and f.name in staged.headers]
-        if not columns:
-            return None
-        first = ", ".join(f"coalesce(try_cast(regexp_extract({c}, {literal(parsing.SHORT_DATE)}, 1) as integer), 0)"
-                          for c in columns)
-        slashed = " or ".join(f"contains({c}, '/') or contains({c}, '.')" for c in columns)
-        largest = self._run(f"select max(greatest({first}, 0)) from {staged.src} where {slashed}")
+    def _file_traits(self, staged: Staged) -> tuple[bool | None, set[str]]:
+        """What the file's cells look like, in one pass: how its d/m/yyyy dates read (day first when the store
+        says `date_order: dmy` or a value proves it, a first number above 12), and which
+        numeric fields carry thousands separators or currency signs in its first rows: those are typed with the
+        `_messy` parsers (`parsing.typed_expr`). That is a choice of speed only (both parsers give the same value for
+        every cell), so a sample decides; the dates need every row."""
+        dates = [_q(f.name) for f in staged.layout.fields
+                 if f.kind in ("timestamp", "date") and f.name in staged.headers]
+        numbers = [f for f in staged.layout.fields if f.kind in parsing.NUMERIC and not f.from_header
+                   and (f.name in staged.headers or f.fallback in staged.headers)]
+        if not dates and not numbers:
+            return None, set()
+        parts = []  # one statement, two scans: every row's dates (filtered first), the first rows' numbers
+        if dates:
+            first = ", ".join(f"coalesce(try_cast(regexp_extract({c}, {literal(parsing.SHORT_DATE)}, 1) "
+                              f"as integer), 0)" for c in dates)
+            slashed = " or ".join(f"contains({c}, '/') or contains({c}, '.')" for c in dates)
+            parts.append(f"(select max(greatest({first}, 0)) from {staged.src} where {slashed})")
+        if numbers:
+            tests = [" or ".join(parsing.messy_test(_q(n)) for n in (f.name, f.fallback) if n in staged.headers)
+                     for f in numbers]
+            columns = sorted({_q(n) for f in numbers for n in (f.name, f.fallback) if n in staged.headers})
+            parts.append(f"""(select [{", ".join(f"coalesce(bool_or({t}), false)" for t in tests)}]
+                              from (select {", ".join(columns)} from {staged.src} limit {MESSY_SAMPLE}))""")
+        found = list(self.con.execute(f"select {', '.join(parts)}").fetchall()[0])
+        largest = found.pop(0) if dates else None
+        flags = found.pop(0) if numbers else []
+        messy = {f.name for f, flag in zip(numbers, flags) if flag}
         if not largest:
-            return None
+            return None, messy
         order = self.ctx.store.date_order
-        return order == "dmy" if order else largest > 12
+        return (order == "dmy" if order else largest > 12), messy
+
+    def _stats(self, staged: Staged) -> tuple[int, bool, int]:
+        """Typed rows with a failed row check; whether an entity key repeats (else no duplicate can conflict);
+        rows that may be summaries (`base.Summary`)."""
+        rule = staged.layout.summary
+        candidates = "0"
+        if rule is not None:
+            tests = (["_summary_label is not null"] if rule.label else []) + \
+                    ([f"{_q(rule.unnamed)} is null"] if rule.unnamed and rule.sums else [])
+            candidates = f"count(*) filter (where {' or '.join(tests)})"
+        failed, repeats, summaries = self.con.execute(f"""
+            select count(*) filter (where _p is not null), count(_key) > count(distinct _key), {candidates}
+            from {staged.typed}
+        """).fetchall()[0]
+        return failed, bool(repeats), summaries
 
     def _row_check_errors(self, staged: Staged, checks: list[tuple[int, str, str, str, str]]) -> None:
         """The failed row check of each failing row, with its message (which needs the cleaned text again)."""
@@ -478,7 +495,7 @@ class Workbench:
             """)
             found = f"(select _key, _conflicts from {staged.groups} where _conflicts <> '')"
         else:
-            if not self._run(f"select count(*) > count(distinct _key) from {staged.typed} where _key is not null"):
+            if not staged.repeats:
                 return  # every key once (the usual file): no aggregate over every field needed
             found = f"""(select _key, {conflicts} as _conflicts from {staged.typed} where _key is not null
                          group by _key having {' or '.join(cond for cond, _ in differs)})"""
