@@ -227,11 +227,11 @@ class Workbench:
         return f", case when {_q(rule.undated)} is null then case {found} end end as _summary_label"
 
     def _file_traits(self, staged: Staged) -> tuple[bool | None, set[str]]:
-        """What the file's cells look like, in one pass: how its d/m/yyyy dates read (day first when the store
-        says `date_order: dmy` or a value proves it, a first number above 12), and which
-        numeric fields carry thousands separators or currency signs in its first rows: those are typed with the
-        `_messy` parsers (`parsing.typed_expr`). That is a choice of speed only (both parsers give the same value for
-        every cell), so a sample decides; the dates need every row."""
+        """What the file's cells look like, in one statement. How its d/m/yyyy dates read: day first when the store
+        says `date_order: dmy` or a value proves it (a first number above 12), else month first, None when no date
+        cell is written so; this needs every row. And which numeric fields carry thousands separators or currency
+        signs in the first rows: those are typed with the `_messy` parsers (`parsing.typed_expr`), a choice of
+        speed only (both parsers give the same value for every cell), so a sample decides."""
         dates = [_q(f.name) for f in staged.layout.fields
                  if f.kind in ("timestamp", "date") and f.name in staged.headers]
         numbers = [f for f in staged.layout.fields if f.kind in parsing.NUMERIC and not f.from_header
