@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=7, help="random seed; same seed, same files (default 7)")
     gen.add_argument("--end-date", help="last business day of the data (default 2026-11-20)")
     gen.add_argument("--orders-per-day", type=_positive, help="scale the order volume (default: a small shop)")
+    real = gen.add_argument_group("real-export cases (sources.md 'Real exports'; off by default)")
+    real.add_argument("--vat-store", action="store_true",
+                      help="add a UK Shopify store whose prices and shipping include 20%% VAT (uk_shopify)")
+    real.add_argument("--cod-store", action="store_true",
+                      help="add an Indian Shopify store paid cash on delivery, cash_on_delivery: true (in_shopify)")
+    real.add_argument("--tips", action="store_true", help="tip lines ('Tip', no SKU) on some Shopify orders")
+    real.add_argument("--free-shipping-codes", action="store_true",
+                      help="FREESHIP codes on some Shopify orders: the waived shipping sits in Discount Amount")
 
     demo = sub.add_parser("demo", help="generate a demo landing folder and run the nightly pipeline on it")
     demo.add_argument("--dir", default="demo", help="where the demo lives (default ./demo)")
@@ -168,7 +176,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     end = parse_date(args.end_date, "--end-date") if args.end_date else generate.DEFAULT_END_DATE
     summary = generate.generate(Path(args.out), stores=args.stores, days=args.days, seed=args.seed, end_date=end,
-                                orders_per_day=args.orders_per_day)
+                                orders_per_day=args.orders_per_day, vat_store=args.vat_store,
+                                cod_store=args.cod_store, tips=args.tips, free_shipping_codes=args.free_shipping_codes)
     print(json.dumps(summary, ensure_ascii=False, default=str))
     return 0
 

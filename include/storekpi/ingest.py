@@ -154,6 +154,7 @@ def _read_unit(bench: Workbench, unit, digests, config, batch_id, salt, loaded_a
     for result in results:
         if result.status == "loaded":
             result.rows = built.counts[result.file.relpath]
+            result.message = built.notes.get(result.file.relpath)
     return results, built
 
 
@@ -187,8 +188,9 @@ def _write(wh: Warehouse, bench: Workbench, results: list[_FileResult], built, m
             log.warning("store %s, dataset %s, file %s rejected (%s): %s", f.store_id, f.dataset, f.relpath,
                         r.reason, r.message, extra={"landing_file": f.relpath})
         else:
-            log.info("store %s, dataset %s, file %s (%s, %s): %d rows in, %d loaded, %d quarantined",
+            log.info("store %s, dataset %s, file %s (%s, %s): %d rows in, %d loaded, %d quarantined%s",
                      f.store_id, f.dataset, f.relpath, r.format, r.encoding or "-", *r.rows,
+                     f"; {r.message}" if r.message else "",
                      extra={"landing_file": f.relpath})  # the console's ingest progress counts these
 
 

@@ -191,3 +191,85 @@ def test_fixture_builder_is_in_sync():
     assert (F / "meta_ads_daily.csv").read_text(encoding="utf-8") == module.META
     assert (F / "google_ads_campaigns.tsv").read_bytes()[2:].decode("utf-16-le") == module.GOOGLE_TSV
     assert Path(F / "sycm_traffic_sources.csv").read_bytes() == module.SYCM_SOURCES.encode("gb18030")
+
+
+# -- summary rows (real downloads carry them unless told not to) ------------------------------------------------
+REAL = FIXTURES / "real"
+
+
+def _spend(wh) -> list[tuple]:
+    return [(str(d), c, float(s)) for d, c, s in wh.query(
+        "select date, campaign, spend from raw.ad_spend order by _row_number")]
+
+
+def test_google_ads_total_rows_are_skipped_and_counted(wh, landing):
+    # 'Total: Account/Search/Shopping/Campaigns' in the Day column, '--' in Campaign and Campaign ID (a report
+    # downloaded with totals); a campaign whose name starts with 'Total:' on a real day is a campaign
+    path = landing.add("shop_us", "ad_spend", "2026-11-19", "Campaign report.csv",
+                       REAL / "google_ads_campaigns_with_totals.csv")
+    summary = run(wh, landing)
+    assert _spend(wh) == [("2026-11-18", "Shopping - All", 1200.0), ("2026-11-19", "Shopping - All", 800.0),
+                          ("2026-11-19", "Total: Brand Protection", 50.0)]
+    assert (summary.rows_in, summary.rows_loaded, summary.rows_quarantined) == (3, 3, 0)
+    audit = _audit(wh, path)
+    assert (audit["status"], audit["rows_in"], audit["rows_loaded"]) == ("loaded", 3, 3)
+    assert audit["message"] == (
+        "4 summary rows skipped, not loaded: row 7 (Total: Account), row 8 (Total: Search), "
+        "row 9 (Total: Shopping), row 10 (Total: Campaigns); they add up the campaign-day rows, which are loaded")
+    assert _quarantine(wh, path) == []
+    _accounted(wh)
+
+
+def test_google_ads_utf16_totals_in_a_first_column_no_field_reads(wh, landing):
+    # the "Excel CSV" download with Campaign status first: the label sits in a column storekpi does not load
+    text = ("Campaign report\r\nNovember 18, 2026 - November 19, 2026\r\n"
+            "Campaign status\tCampaign\tDay\tCurrency code\tCost\tImpr.\tClicks\tConversions\tConv. value\r\n"
+            "Enabled\tSearch - Brand\tNov 18, 2026\tUSD\t100.00\t10,000\t500\t10.00\t400.00\r\n"
+            "Enabled\tSearch - Brand\tNov 19, 2026\tUSD\t50.00\t5,000\t0\t0.00\t0.00\r\n"
+            "Total: Account\t --\t --\tUSD\t150.00\t15,000\t500\t10.00\t400.00\r\n"
+            "Total: Campaigns\t --\t --\tUSD\t150.00\t15,000\t500\t10.00\t400.00\r\n")
+    path = landing.add("shop_us", "ad_spend", "2026-11-19", "Campaign report.csv", text.encode("utf-16"))
+    run(wh, landing)
+    assert _spend(wh) == [("2026-11-18", "Search - Brand", 100.0), ("2026-11-19", "Search - Brand", 50.0)]
+    audit = _audit(wh, path)
+    assert (audit["encoding"], audit["rows_in"], audit["rows_loaded"], audit["rows_quarantined"]) == \
+        ("utf-16", 2, 2, 0)
+    assert audit["message"].startswith("2 summary rows skipped, not loaded: row 6 (Total: Account), row 7 (Total: "
+                                       "Campaigns)")
+    _accounted(wh)
+
+
+def test_meta_summary_row_is_skipped_when_it_adds_up_the_others(wh, landing):
+    # Ads Manager's 'Include summary row': first, no campaign name, the whole range, the totals
+    path = landing.add("shop_us", "ad_spend", "2026-11-19", "meta.csv", REAL / "meta_ads_with_summary_row.csv")
+    run(wh, landing)
+    assert _spend(wh) == [("2026-11-18", "BF Prospecting", 1234.56), ("2026-11-19", "BF Prospecting", 200.0)]
+    audit = _audit(wh, path)
+    assert (audit["rows_in"], audit["rows_loaded"], audit["rows_quarantined"]) == (2, 2, 0)
+    assert audit["message"] == ("1 summary row skipped, not loaded: row 2; they add up the campaign-day rows, "
+                                "which are loaded")
+    _accounted(wh)
+
+
+def test_a_row_without_campaign_that_does_not_add_up_is_quarantined_not_skipped(wh, landing):
+    text = (REAL / "meta_ads_with_summary_row.csv").read_text().replace('"1,434.56"', '"1,400.00"')
+    path = landing.add("shop_us", "ad_spend", "2026-11-19", "meta.csv", text)
+    run(wh, landing)
+    # quarantined like any damaged row (its first failed check: the two-day range, before the missing name)
+    assert [r[:3] for r in _quarantine(wh, path)] == [(2, "not_daily", "Reporting ends")]
+    assert _audit(wh, path)["message"] is None
+    _accounted(wh)
+
+
+def test_google_total_rows_only_when_they_have_no_day(wh, landing):
+    # a damaged row labelled Total: but dated is not a summary: it stays a campaign-day and is checked as one
+    path = landing.add("shop_us", "ad_spend", "2026-11-19", "g.csv",
+                       "Day,Campaign,Currency code,Cost,Impr.,Clicks,Conversions,Conv. value\n"
+                       "2026-11-19,A,USD,10.00,100,5,1,20.00\n"
+                       "Total: Account,,USD,10.00,100,5,1,20.00\n"
+                       "2026-11-19,,USD,10.00,100,5,1,20.00\n")
+    run(wh, landing)
+    assert _spend(wh) == [("2026-11-19", "A", 10.0)]
+    assert [r[:3] for r in _quarantine(wh, path)] == [(4, "missing_required", "Campaign")]
+    assert _audit(wh, path)["rows_in"] == 2
+    _accounted(wh)

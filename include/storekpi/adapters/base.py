@@ -8,6 +8,7 @@ therefore a table of layouts per dataset.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from dataclasses import dataclass
 
@@ -57,6 +58,41 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Spread:
+    """A wide layout: every column after the header `after` is one value of `name`, its cells `value` (Shopify's
+    older inventory export has one column per location after `COO`). Each such column becomes a field of the file's
+    layout (`Layout.resolve`), and each row one raw row per column."""
+
+    after: str  # the last fixed header
+    name: str  # raw column that takes the header as written ('location')
+    value: Field  # how a cell reads; its `name` is the raw column ('on_hand'), its `headers` are unused
+    long_headers: tuple[str, ...]  # headers of the one-row-per-value layout: present, the file is not this one
+
+    def field(self, number: int, header: str) -> Field:
+        return dataclasses.replace(self.value, name=f"{self.value.name}#{number}", headers=(header,))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Rows a report adds that add up its other rows (Google Ads' `Total: Account`, Meta's summary row). They are
+    skipped and counted (the log and `audit.files.message` say how many), never loaded nor quarantined: loading one
+    would count the spend twice. Either kind of rule, or both:
+    - `label`: a regular expression (lower case) that the row's label matches, in the file's first column or in a
+      field of `label_in`, while `undated` (a date field) is empty or not a date;
+    - `unnamed` / `sums`: the row leaves `unnamed` empty and its `sums` amount is the sum of every other row's,
+      within a cent per row (rounding)."""
+
+    label: str | None = None
+    label_in: tuple[str, ...] = ()
+    undated: str | None = None
+    unnamed: str | None = None
+    sums: str | None = None
+
+
+SUMMARY_LABEL = "summary_label"  # the field `resolve` adds for the first column when a label rule needs it
+
+
+@dataclass(frozen=True)
 class Layout:
     """One known export file layout of a platform's dataset."""
 
@@ -79,9 +115,38 @@ class Layout:
     first_row: tuple[str, ...] = ()  # line-grain orders: fields an order's first row always fills (one suffices)
     none_values: tuple[str, ...] = ()  # cells meaning "no value" (Google Ads '--', 生意参谋 '-')
     constants: tuple[tuple[str, str], ...] = ()  # raw columns fixed by the layout, e.g. ad_platform
+    spread: Spread | None = None  # a wide layout: see `Spread`
+    summary: Summary | None = None  # rows adding up the others, skipped: see `Summary`
+    spread_fields: tuple[Field, ...] = ()  # set by `resolve`: the file's spread columns, in file order
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    def resolve(self, headers: list[str]) -> tuple[Layout, dict[str, int]] | None:
+        """This layout as it applies to a file with `headers`, and field name -> column index; None when the file
+        is not of this layout. A wide layout gains one field per column after `Spread.after`; a summary label rule
+        gains a field for the first column, where the label may sit when no field reads it."""
+        matched = self.match(headers)
+        if matched is None:
+            return None
+        layout, found = self, [normalise_header(h) for h in headers]
+        spread = self.spread
+        if spread is not None:
+            after = spread.after.lower()
+            if after not in found or any(h.lower() in found for h in spread.long_headers):
+                return None
+            columns = [(i, _as_written(headers[i])) for i in range(found.index(after) + 1, len(headers))
+                       if headers[i].strip()]
+            if not columns:
+                return None
+            extra = tuple(spread.field(n, header) for n, (_, header) in enumerate(columns, start=1))
+            layout = dataclasses.replace(layout, fields=layout.fields + extra, spread_fields=extra)
+            matched = {**matched, **{f.name: i for f, (i, _) in zip(extra, columns)}}
+        if self.summary and self.summary.label and headers and 0 not in matched.values():
+            label = Field(SUMMARY_LABEL, (_as_written(headers[0]),), optional=True)
+            layout = dataclasses.replace(layout, fields=layout.fields + (label,))
+            matched = {**matched, SUMMARY_LABEL: 0}
+        return layout, matched
 
     def match(self, headers: list[str]) -> dict[str, int] | None:
         """Field name -> column index, or None when a non-optional field has no column."""
@@ -105,8 +170,14 @@ class Layout:
     def describe(self) -> str:
         """The expected headers, for the message of a rejected file."""
         required = ", ".join(_with_aliases(f) for f in self.fields if not f.optional)
+        if self.spread:
+            required += f", {self.spread.after}, then one column per {self.spread.name}"
         optional = ", ".join(_with_aliases(f) for f in self.fields if f.optional)
         return f"{self.name}: {required}" + (f" (optional: {optional})" if optional else "")
+
+
+def _as_written(header: str) -> str:
+    return header.replace("\ufeff", "").strip()
 
 
 def _find(positions: dict[str, int], header: str) -> list[int]:

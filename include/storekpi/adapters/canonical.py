@@ -25,7 +25,7 @@ from pathlib import Path
 
 from storekpi import config, schema
 from storekpi.adapters import parsing, reading
-from storekpi.adapters.base import Field, Layout
+from storekpi.adapters.base import SUMMARY_LABEL, Field, Layout
 from storekpi.adapters.parsing import literal
 from storekpi.adapters.reading import SourceRows
 from storekpi.config import Store
@@ -33,6 +33,7 @@ from storekpi.pii import customer_key_sql
 
 PRIORITY_RAGGED, PRIORITY_ROW = 0, 10
 PRIORITY_DUPLICATE, PRIORITY_ORPHAN, PRIORITY_INCOMPLETE = 1000, 1500, 2000
+MESSY_SAMPLE = 1_000  # rows of a file that decide which number parser its columns take (`_file_traits`)
 ERRORS, BAD, ORDER_ROWS = "_sk_errors", "_sk_bad", "_sk_order_rows"  # temporary: never in the warehouse file
 BROKEN = "_sk_broken"  # lines not read as records, with the order id their first cells name (incomplete_order)
 ORDER_FIELDS = tuple(c for c in schema.RAW["orders"] if c not in ("order_id", "customer_key"))
@@ -58,6 +59,17 @@ class Staged:
     clean: str = "sk_clean"  # the cleaning macro its cells need (see `reading.SourceRows.simple_cells`)
     rows_in: int = 0
     groups: str | None = None  # table of entity keys (see `Workbench._duplicate_conflicts`)
+    skipped: list[tuple[int, str | None]] = field(default_factory=list)  # summary rows: (row number, label)
+    repeats: bool = True  # some entity key appears on more than one typed row (`Workbench._stats`)
+
+    def note(self) -> str | None:
+        """What `audit.files.message` says about a loaded file: the summary rows skipped, if any."""
+        if not self.skipped:
+            return None
+        shown = ", ".join(f"row {n}" + (f" ({label.strip()})" if label else "") for n, label in self.skipped[:10])
+        more = " …" if len(self.skipped) > 10 else ""
+        return (f"{len(self.skipped)} summary row{'s' if len(self.skipped) > 1 else ''} skipped, not loaded: "
+                f"{shown}{more}; they add up the {self.layout.entity} rows, which are loaded")
 
     def header(self, name: str) -> str:
         """The column that names `name` in messages: as written in the file, else the layout's first header."""
@@ -76,6 +88,7 @@ class Built:
     tables: dict[str, str]  # raw table name -> SELECT of its new rows (raw columns and lineage)
     quarantine: str | None  # SELECT of the new quarantine.rows; None when there are none
     counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # relpath -> (in, loaded, quarantined)
+    notes: dict[str, str] = field(default_factory=dict)  # relpath -> what audit.files.message says of it
 
 
 class Workbench:
@@ -85,7 +98,8 @@ class Workbench:
         self.ctx: Context | None = None
         self.staged: list[Staged] = []
         self.errors = 0  # rows in ERRORS for the current unit: most units have none, and skip the steps about them
-        self._day_first: bool | None = None  # how the file being staged writes d/m/yyyy dates (`_short_dates`)
+        self._day_first: bool | None = None  # how the file being staged writes d/m/yyyy dates (`_file_traits`)
+        self._messy: set[str] = set()  # fields of the file being staged whose numbers carry separators or signs
         self._relations: list[str] = []  # loaded files of the current unit, released by `start`
         parsing.install(con)
         con.execute(f"""create or replace temp table {ERRORS} (_file varchar, _row_number integer,
@@ -145,7 +159,7 @@ class Workbench:
                         "sk_clean_plain" if rows.simple_cells else "sk_clean")
         self.staged.append(staged)
         fields = rows.layout.fields
-        self._day_first = self._short_dates(staged)
+        self._day_first, self._messy = self._file_traits(staged)
         checks = self._row_checks(staged)
         first_failed = "case " + " ".join(f"when {cond} then {p}" for p, _, _, cond, _ in checks) + " end" \
             if checks else "cast(null as integer)"
@@ -159,10 +173,14 @@ class Workbench:
             with cells as (select _row_number, {cells} from {staged.src}),
                  typed as (select _row_number, {", ".join(self._typed(f) for f in fields)} from cells)
             select _row_number, {", ".join(_q(f.name) for f in fields)}, {self._key(rows.layout)} as _key,
-                   {first_failed} as _p, {blank} as _blank
+                   {first_failed} as _p, {blank} as _blank{self._labelled(rows.layout)}
             from typed
         """)
-        if checks and self._run(f"select count(*) from {staged.typed} where _p is not null"):
+        failed, staged.repeats, summaries = self._stats(staged)
+        if summaries:
+            read -= self._skip_summaries(staged)
+            failed, staged.repeats, _ = self._stats(staged)
+        if checks and failed:
             self._row_check_errors(staged, checks)
         if rows.broken:  # lines not read as records are few
             self.con.executemany(f"insert into {ERRORS} values (?, ?, {PRIORITY_RAGGED}, 'unparseable', null, ?)",
@@ -174,21 +192,88 @@ class Workbench:
         staged.rows_in = read + len(rows.broken)
         return staged
 
-    def _short_dates(self, staged: Staged) -> bool | None:
-        """How the file's d/m/yyyy dates read: day first when the store says `date_order: dmy` or a value proves it
-        (a first number above 12), else month first. None when no date cell of the file is written so."""
-        columns = [_q(f.name) for f in staged.layout.fields
-                   if f.kind in ("timestamp", "date") and f.name in staged.headers]
-        if not columns:
-            return None
-        first = ", ".join(f"coalesce(try_cast(regexp_extract({c}, {literal(parsing.SHORT_DATE)}, 1) as integer), 0)"
-                          for c in columns)
-        slashed = " or ".join(f"contains({c}, '/') or contains({c}, '.')" for c in columns)
-        largest = self._run(f"select max(greatest({first}, 0)) from {staged.src} where {slashed}")
+    def _skip_summaries(self, staged: Staged) -> int:
+        """Removes the report's summary rows (`base.Summary`) from the typed rows before any check: they are not
+        rows of the file's entity, and are neither loaded nor quarantined. Their number and labels go to
+        `Staged.skipped`; returns how many."""
+        rule, layout = staged.layout.summary, staged.layout
+        conditions = []
+        if rule.label:
+            conditions.append("_summary_label is not null")
+        if rule.unnamed and rule.sums:
+            amount = _q(rule.sums)
+            totals = f"(select sum({amount}) as total, count(*) as n from {staged.typed})"
+            conditions.append(f"{_q(rule.unnamed)} is null and {amount} is not null and "
+                              f"abs(2 * {amount} - t.total) <= 0.01 * greatest(t.n - 1, 1)")
+            using = f" using {totals} t"
+        else:
+            using = ""
+        found = self.con.execute(f"""
+            delete from {staged.typed}{using} where {" or ".join(f"({c})" for c in conditions)}
+            returning _row_number, {"_summary_label" if rule.label else "null"}
+        """).fetchall()
+        staged.skipped = sorted(found)
+        return len(found)
+
+    @staticmethod
+    def _labelled(layout: Layout) -> str:
+        """The `_summary_label` column of the typed rows: the label of a summary row by its label rule (the cell
+        that carries it), else NULL. Computed with the cells' text, which the typed table does not keep."""
+        rule = layout.summary
+        if rule is None or not rule.label:
+            return ""
+        cells = [_q(_text_column(layout.field(n))) for n in (SUMMARY_LABEL, *rule.label_in) if layout.field(n)]
+        found = " ".join(f"when regexp_matches(lower({c}), {literal(rule.label)}) then {c}" for c in cells)
+        return f", case when {_q(rule.undated)} is null then case {found} end end as _summary_label"
+
+    def _file_traits(self, staged: Staged) -> tuple[bool | None, set[str]]:
+        """What the file's cells look like, in one statement. How its d/m/yyyy dates read: day first when the store
+        says `date_order: dmy` or a value proves it (a first number above 12), else month first, None when no date
+        cell is written so; this needs every row. And which numeric fields carry thousands separators or currency
+        signs in the first rows: those are typed with the `_messy` parsers (`parsing.typed_expr`), a choice of
+        speed only (both parsers give the same value for every cell), so a sample decides."""
+        dates = [_q(f.name) for f in staged.layout.fields
+                 if f.kind in ("timestamp", "date") and f.name in staged.headers]
+        numbers = [f for f in staged.layout.fields if f.kind in parsing.NUMERIC and not f.from_header
+                   and (f.name in staged.headers or f.fallback in staged.headers)]
+        if not dates and not numbers:
+            return None, set()
+        parts = []  # one statement, two scans: every row's dates (filtered first), the first rows' numbers
+        if dates:
+            first = ", ".join(f"coalesce(try_cast(regexp_extract({c}, {literal(parsing.SHORT_DATE)}, 1) "
+                              f"as integer), 0)" for c in dates)
+            slashed = " or ".join(f"contains({c}, '/') or contains({c}, '.')" for c in dates)
+            parts.append(f"(select max(greatest({first}, 0)) from {staged.src} where {slashed})")
+        if numbers:
+            tests = [" or ".join(parsing.messy_test(_q(n)) for n in (f.name, f.fallback) if n in staged.headers)
+                     for f in numbers]
+            columns = sorted({_q(n) for f in numbers for n in (f.name, f.fallback) if n in staged.headers})
+            parts.append(f"""(select [{", ".join(f"coalesce(bool_or({t}), false)" for t in tests)}]
+                              from (select {", ".join(columns)} from {staged.src} limit {MESSY_SAMPLE}))""")
+        found = list(self.con.execute(f"select {', '.join(parts)}").fetchall()[0])
+        largest = found.pop(0) if dates else None
+        flags = found.pop(0) if numbers else []
+        messy = {f.name for f, flag in zip(numbers, flags) if flag}
         if not largest:
-            return None
+            return None, messy
         order = self.ctx.store.date_order
-        return order == "dmy" if order else largest > 12
+        return (order == "dmy" if order else largest > 12), messy
+
+    def _stats(self, staged: Staged) -> tuple[int, bool, int]:
+        """Typed rows with a failed row check; whether an entity key repeats (else no duplicate can conflict);
+        rows that may be summaries (`base.Summary`)."""
+        rule = staged.layout.summary
+        candidates = "0"
+        if rule is not None:
+            tests = (["_summary_label is not null"] if rule.label else []) + \
+                    ([f"{_q(rule.unnamed)} is null"] if rule.unnamed and rule.sums else [])
+            candidates = f"count(*) filter (where {' or '.join(tests)})"
+        # orders check their keys their own way (`_build_order_lines`, `_build_order_pair`)
+        repeats = "true" if self.ctx.dataset == "orders" else "count(_key) > count(distinct _key)"
+        failed, repeats, summaries = self.con.execute(f"""
+            select count(*) filter (where _p is not null), {repeats}, {candidates} from {staged.typed}
+        """).fetchall()[0]
+        return failed, bool(repeats), summaries
 
     def _row_check_errors(self, staged: Staged, checks: list[tuple[int, str, str, str, str]]) -> None:
         """The failed row check of each failing row, with its message (which needs the cleaned text again)."""
@@ -229,7 +314,8 @@ class Workbench:
             return f"{customer_key_sql(name, self.ctx.salt)} as {name}"
         if fld.kind == "text":
             return name
-        value = parsing.typed_expr(fld.kind, name, self.ctx.store.timezone, self._day_first)
+        value = parsing.typed_expr(fld.kind, name, self.ctx.store.timezone, self._day_first,
+                                   messy=fld.name in self._messy)
         return f"{name} as {_q(_text_column(fld))}, {value} as {name}"
 
     def _key(self, layout: Layout) -> str:
@@ -311,7 +397,8 @@ class Workbench:
             tables = self._build_order_lines()
         else:
             tables = self._build_entities()
-        return Built({t: sql for t, sql in tables.items() if sql}, self._quarantine(), self._counts())
+        notes = {s.relpath: s.note() for s in self.staged if s.skipped}
+        return Built({t: sql for t, sql in tables.items() if sql}, self._quarantine(), self._counts(), notes)
 
     def _build_entities(self) -> dict[str, str | None]:
         for s in self.staged:
@@ -319,10 +406,25 @@ class Workbench:
                 self._duplicate_conflicts(s, [f for f in s.layout.fields if f.name not in s.layout.key])
         self._settle()
         dataset = self.ctx.dataset
-        parts = [self._select_raw(s, dataset, lambda col, s=s: self._entity_column(s, col),
-                                  source=f"(select * from {self._clean_rows(s)} where not _blank)")
-                 for s in self.staged]
+        parts = [self._select_raw(s, dataset, column, source=f"(select * from {self._clean_rows(s)} where not _blank)")
+                 for s in self.staged for column in self._entity_columns(s)]
         return {dataset: _union(parts)}
+
+    def _entity_columns(self, staged: Staged) -> list:
+        """How each raw column is filled: once per row, or, for a wide layout, once per spread column (the header
+        names the `Spread.name`, the cell is the `Spread.value`)."""
+        spread = staged.layout.spread
+        if spread is None:
+            return [lambda col: self._entity_column(staged, col)]
+
+        def spread_column(fld: Field):
+            def column(col: str) -> str | None:
+                if col == spread.name:
+                    return literal(fld.headers[0])
+                return _q(fld.name) if col == spread.value.name else self._entity_column(staged, col)
+            return column
+
+        return [spread_column(fld) for fld in staged.layout.spread_fields]
 
     def _entity_column(self, staged: Staged, column: str) -> str | None:
         if column in ("snapshot_date", "valid_from") or (column == "date" and staged.layout.field("date")
@@ -394,6 +496,8 @@ class Workbench:
             """)
             found = f"(select _key, _conflicts from {staged.groups} where _conflicts <> '')"
         else:
+            if not staged.repeats:
+                return  # every key once (the usual file): no aggregate over every field needed
             found = f"""(select _key, {conflicts} as _conflicts from {staged.typed} where _key is not null
                          group by _key having {' or '.join(cond for cond, _ in differs)})"""
         if not self._run(f"select count(*) from {found}"):

@@ -6,7 +6,7 @@ Meta), so every store accepts every ad layout. Traffic-source layouts follow the
 
 from __future__ import annotations
 
-from storekpi.adapters.base import Field, Layout
+from storekpi.adapters.base import Field, Layout, Summary
 
 _NONNEG = {"non_negative": True}
 
@@ -85,6 +85,9 @@ GOOGLE_ADS = Layout(
     ),
     key=("date", "campaign"), entity="campaign-day", none_values=("--", " --"),
     constants=(("ad_platform", "google_ads"),),
+    # 'Total: Account', 'Total: Campaigns', 'Total: Search' …: in the first column (Day, Campaign or Campaign
+    # status), with '--' or nothing where the day would be
+    summary=Summary(label=r"^total\s*:", label_in=("date", "campaign"), undated="date"),
 )
 
 META_ADS = Layout(
@@ -103,6 +106,8 @@ META_ADS = Layout(
               kind="amount"),
     ),
     key=("date", "campaign"), entity="campaign-day", constants=(("ad_platform", "meta_ads"),),
+    # Ads Manager's summary row ('Include summary row'): no campaign name, the report's whole date range, the totals
+    summary=Summary(unnamed="campaign", sums="spend"),
 )
 
 GENERIC_ADS = Layout(

@@ -248,8 +248,7 @@ def _find_header(lines: list[str], layouts: tuple[Layout, ...], label: str):
 
 
 def _best_layout(headers: list[str], layouts: tuple[Layout, ...]):
-    matches = [(layout, layout.match(headers)) for layout in layouts]
-    matches = [(layout, cols) for layout, cols in matches if cols is not None]
+    matches = [m for m in (layout.resolve(headers) for layout in layouts) if m is not None]
     if not matches:
         return None, None
     return max(matches, key=lambda m: len(m[1]))
@@ -603,7 +602,15 @@ def _special(data: bytes) -> bool:
     """Bytes that make a cell need more than trimming spaces (single-byte tests first: they run at memchr speed)."""
     return (b"\t" in data or b"\xa0" in data and b"\xc2\xa0" in data or b"\xe3" in data and b"\xe3\x80\x80" in data
             or b"=" in data and b'="' in data
-            or b"\r" in data and data.count(b"\r") - data.endswith(b"\r") != data.count(b"\r\n"))
+            or b"\r" in data and _lone_cr(data))
+
+
+def _lone_cr(data: bytes) -> bool:
+    """A CR not followed by LF, except at the very end (the next chunk may start with the LF). Vectorised: counting
+    b"\r\n" with `bytes.count` takes several times longer on a CRLF file."""
+    values = np.frombuffer(data, np.uint8)
+    cr = np.flatnonzero(values[:-1] == 13)
+    return bool(len(cr) and np.any(values[cr + 1] != 10))
 
 
 def _load_plain(con, path: Path, plain: _PlainCsv, name: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storekpi.adapters.base import Field, Layout
+from storekpi.adapters.base import Field, Layout, Spread
 from storekpi.adapters.common import products_layout
 from storekpi.adapters.shopify_products import PRODUCTS_EXPORT
 
@@ -73,10 +73,25 @@ STOCK = Layout(
     key=("sku", "location"), entity="SKU", sums_rows=True,
 )
 
+# The older export: no Location column, one column per location after COO, each cell that location's on hand
+# (`…,SKU,HS Code,COO,Mittelhof` or `…,COO,"2133A Lourdes Street, …",Italy Warehouse`). Read as one row per
+# location; a row is quarantined whole when one of its cells cannot be read.
+STOCK_BY_LOCATION = Layout(
+    PLATFORM, "stock", "Export inventory CSV, one column per location (older layout)",
+    fields=(
+        Field("sku", ("SKU",)),
+        Field("product_name", ("Title",), optional=True),
+    ),
+    key=("sku",), entity="SKU", sums_rows=True,
+    spread=Spread("COO", "location", Field("on_hand", (), kind="stock_level", required=True),
+                  long_headers=tuple(h for f in STOCK.fields if f.name in ("location", "on_hand", "available")
+                                     for h in f.headers) + ("On hand (new)", "Bin name")),
+)
+
 LAYOUTS: dict[str, tuple[Layout, ...]] = {
     "orders": (ORDERS,),
     "traffic": (TRAFFIC,),
     "reviews": (REVIEWS,),
-    "stock": (STOCK,),
+    "stock": (STOCK, STOCK_BY_LOCATION),
     "products": (products_layout(PLATFORM), PRODUCTS_EXPORT),
 }

@@ -20,7 +20,7 @@ from storekpi.generate import catalogue as catalogues
 from storekpi.generate import files, generic, marketing, shopify, taobao
 from storekpi.generate.activity import daily_plan, promo_mask, reviews, stock_levels
 from storekpi.generate.base import NIGHTLY_AT, ExportFile, Store
-from storekpi.generate.orders import LINES_PER_ORDER, Policy, simulate
+from storekpi.generate.orders import LINES_PER_ORDER, Policy, add_free_shipping_codes, add_tips, simulate
 from storekpi.generate.stores import StoreProfile, profiles, stores_yml
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,15 @@ __all__ = ["DEFAULT_END_DATE", "generate", "write_shopify_orders"]
 
 
 def generate(out: Path, *, stores: int = 3, days: int = 60, seed: int = 7, end_date: date = DEFAULT_END_DATE,
-             orders_per_day: int | None = None) -> dict:
+             orders_per_day: int | None = None, vat_store: bool = False, cod_store: bool = False,
+             tips: bool = False, free_shipping_codes: bool = False) -> dict:
     """Write <out>/stores.yml and <out>/<store>/<dataset>/<YYYY-MM-DD>/<file> for every store and day; return a
-    JSON-able summary. An existing non-empty folder is replaced only if an earlier generate wrote it."""
+    JSON-able summary. An existing non-empty folder is replaced only if an earlier generate wrote it.
+
+    The real-export options (sources.md "Real exports") add what the default demo leaves out: `vat_store` a UK
+    Shopify store whose prices include VAT, `cod_store` an Indian Shopify store paid cash on delivery, `tips` tip
+    lines and `free_shipping_codes` FREESHIP codes on the Shopify stores' orders. Without them the files are the
+    same bytes as always."""
     if stores < 1:
         raise ConfigError(f"--stores must be at least 1, got {stores}")
     if days < 1:
@@ -50,12 +56,19 @@ def generate(out: Path, *, stores: int = 3, days: int = 60, seed: int = 7, end_d
         raise ConfigError(f"--orders-per-day must be at least 1, got {orders_per_day}")
     out = Path(out)
     _prepare(out)
-    chosen = profiles(stores, orders_per_day)
+    extra = tuple(key for key, wanted in (("vat_store", vat_store), ("cod_store", cod_store)) if wanted)
+    chosen = profiles(stores, orders_per_day, extra)
     n_files = n_rows = 0
     bad_cells: dict[str, list[str]] = {}
     hero_skus: dict[str, list[str]] = {}
     for index, profile in enumerate(chosen):
         store = simulate_store(profile, index, seed=seed, end_date=end_date, days=days)
+        if profile.platform == "shopify" and (tips or free_shipping_codes):
+            options = np.random.default_rng([seed, index, 13])  # its own draws: the rest of the store is unchanged
+            if free_shipping_codes:
+                add_free_shipping_codes(store.book, options)
+            if tips:
+                add_tips(store.book, options)
         hero_skus[profile.id] = [store.catalogue.sku[i] for i in store.catalogue.hero_skus]
         exports = _WRITERS[profile.platform](store) + marketing.exports(store)
         for export in exports:
@@ -70,6 +83,9 @@ def generate(out: Path, *, stores: int = 3, days: int = 60, seed: int = 7, end_d
     start = end_date - timedelta(days=days - 1)
     return {"out": str(out), "stores": len(chosen), "store_ids": [p.id for p in chosen],
             "start_date": start.isoformat(), "end_date": end_date.isoformat(), "days": days, "seed": seed,
+            **({"options": [name for name, on in (("vat_store", vat_store), ("cod_store", cod_store), ("tips", tips),
+                                                  ("free_shipping_codes", free_shipping_codes)) if on]}
+               if vat_store or cod_store or tips or free_shipping_codes else {}),
             "files": n_files, "lines": n_rows, "bad_cells": bad_cells}
 
 
@@ -80,7 +96,8 @@ def simulate_store(profile: StoreProfile, index: int, *, seed: int, end_date: da
     plan = daily_plan(profile, end_date, days, promo_rules, rng, unpaid_share=UNPAID_SHARE)
     policy = Policy(platform=profile.platform, start=plan.dates[0], promo=plan.promo,
                     guest_share=profile.guest_share, unpaid_share=UNPAID_SHARE,
-                    foreign_orders=2 if profile.foreign_currency else 0, **_CHARGES[profile.platform])
+                    foreign_orders=2 if profile.foreign_currency else 0,
+                    **{**_CHARGES[profile.platform], **profile.charges})
     book = simulate(rng, catalogue, plan.created_orders, policy)
     return Store(profile=profile, catalogue=catalogue, book=book, plan=plan, reviews=reviews(book, profile, rng),
                  stock=stock_levels(book, catalogue, rng), rng=rng)

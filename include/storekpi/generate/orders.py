@@ -39,6 +39,8 @@ class Policy:
     shipping_cents: int = 599
     foreign_orders: int = 0  # cross-border orders in another currency
     specials: bool = True  # midnight payments, discount-floor violations, guaranteed rare cases
+    prices_include_tax: bool = False  # VAT shops: prices and shipping include tax_rate; Total = Subtotal + Shipping
+    cod_share: float = 0.0  # paid orders settled cash on delivery: paid when fulfilled, never in 'Paid at'
 
 
 @dataclass
@@ -72,6 +74,12 @@ class OrderBook:
     price: np.ndarray  # cents per unit actually charged before order discounts
     list_price: np.ndarray  # cents, list price in force on the order's day
     compare_at: np.ndarray  # cents, 0 = none (Shopify 'Lineitem compare at price')
+    # the real-export options (`storekpi generate --vat-store …`); the defaults leave the book as it always was
+    tax_included: bool = False  # `tax` is inside gross and shipping (a VAT shop), not added to the total
+    tax_rate: float = 0.0
+    cod: np.ndarray | None = None  # bool per order: cash on delivery, `paid` is the fulfilment time
+    tip: np.ndarray | None = None  # cents per order: a Shopify tip line (in Total, not merchandise)
+    ship_discount: np.ndarray | None = None  # cents per order: a free-shipping code's waived shipping fee
 
     @property
     def net(self) -> np.ndarray:
@@ -79,7 +87,13 @@ class OrderBook:
 
     @property
     def total(self) -> np.ndarray:
-        return self.net + self.shipping + self.tax
+        total = self.net + self.shipping + (0 if self.tax_included else self.tax)
+        return total if self.tip is None else total + self.tip
+
+    def extra(self, name: str) -> np.ndarray:
+        """An optional per-order array, zeros (False) when the book has none."""
+        values = getattr(self, name)
+        return np.zeros(len(self), bool if name == "cod" else np.int64) if values is None else values
 
     def __len__(self) -> int:
         return len(self.created)
@@ -184,13 +198,21 @@ def simulate(rng: np.random.Generator, catalogue: Catalogue, counts: np.ndarray,
         shipping = np.where(rng.random(n) < 0.1, 800, 0)
     else:
         shipping = np.where(net >= policy.free_shipping_from, 0, policy.shipping_cents)
-    tax = np.round(net * policy.tax_rate).astype(np.int64)
-    total = net + shipping + tax
+    if policy.prices_include_tax:  # the tax inside prices and shipping
+        tax = vat_inside(net + shipping, policy.tax_rate)
+        total = net + shipping
+    else:
+        tax = np.round(net * policy.tax_rate).astype(np.int64)
+        total = net + shipping + tax
 
     is_paid = paid != NO_TIME
     shipped = np.where(is_paid, paid + rng.integers(12 * HOUR, 40 * HOUR, n), NO_TIME)
     completed = np.where(is_paid, shipped + rng.integers(5 * DAY, 10 * DAY, n), NO_TIME)
-    refundable = is_paid & ~special
+    cod = None
+    if policy.cod_share:  # the cash changes hands at the door: the order is paid when it is fulfilled
+        cod = is_paid & ~special & (rng.random(n) < policy.cod_share)
+        paid[cod] = shipped[cod]
+    refundable = is_paid & ~special & (True if cod is None else ~cod)
     r = rng.random(n)
     cancel_paid = refundable & (r < 0.012)
     full_later = refundable & (r >= 0.012) & (r < 0.03)
@@ -217,8 +239,36 @@ def simulate(rng: np.random.Generator, catalogue: Catalogue, counts: np.ndarray,
         shipped=shipped, completed=completed, cancelled=cancelled, refunded_at=refunded_at, refund=refund,
         customer=customer, foreign=foreign, special=special, gross=gross, discount=discount, shipping=shipping,
         tax=tax, first_line=first_line, n_lines=n_lines, line_order=line_order, line_no=line_no, sku=sku, qty=qty,
-        price=price, list_price=listed, compare_at=compare_at,
+        price=price, list_price=listed, compare_at=compare_at, tax_included=policy.prices_include_tax,
+        tax_rate=policy.tax_rate, cod=cod,
     )
+
+
+def vat_inside(gross_cents: np.ndarray, rate: float) -> np.ndarray:
+    """The tax contained in tax-inclusive amounts, to the cent."""
+    return np.round(gross_cents * rate / (1 + rate)).astype(np.int64)
+
+
+def add_tips(book: OrderBook, rng: np.random.Generator, share: float = 0.06) -> None:
+    """Some paid orders get a tip line (Shopify's 'Tip', no SKU): in Total, not merchandise. Only orders that stay
+    paid, and none of the hand-placed cases; tipped orders become hand-placed themselves (no bad cell lands on
+    them)."""
+    eligible = (book.paid != NO_TIME) & ~book.special & (book.refund == 0) & (book.cancelled == NO_TIME)
+    chosen = eligible & (rng.random(len(book)) < share)
+    book.tip = np.where(chosen, rng.choice([100, 200, 300, 500], len(book)), 0)
+    book.special = book.special | chosen
+
+
+def add_free_shipping_codes(book: OrderBook, rng: np.random.Generator, share: float = 0.3) -> None:
+    """A share of the orders that pay shipping and have no merchandise discount use a free-shipping code instead:
+    Shipping becomes 0.00 and the waived fee sits in Discount Amount (as Shopify exports it), so Subtotal and net
+    sales do not move. Never on refunded orders (their refund included the shipping)."""
+    eligible = (book.shipping > 0) & (book.discount == 0) & ~book.special & (book.refund == 0)
+    chosen = eligible & (rng.random(len(book)) < share)
+    book.ship_discount = np.where(chosen, book.shipping, 0)
+    book.shipping = np.where(chosen, 0, book.shipping)
+    if book.tax_included:  # the VAT on the waived shipping goes too
+        book.tax = np.where(chosen, vat_inside(book.net, book.tax_rate), book.tax)
 
 
 def _place_midnight_payments(rng, day, days, created, pay_delay, unpaid, late, special, base) -> None:

@@ -85,6 +85,10 @@ def orders_columns(book: OrderBook, cat: Catalogue, orders: np.ndarray, at: int,
     shipped = visible(book.shipped[o], at)
     total = book.total[o]
     status = np.select([~paid & cancelled, ~paid, refunded & (book.refund[o] >= total), refunded], [0, 1, 2, 3], 4)
+    cod = book.extra("cod")[o]  # cash on delivery: 'pending' without 'Paid at', even once fulfilled
+    status = np.where(cod, 1, status)
+    paid_at = paid & ~cod
+    ship_discount = book.extra("ship_discount")[o]
 
     def when(times: np.ndarray, seen: np.ndarray) -> pa.Array:
         times = np.where(seen, times, NO_TIME)
@@ -95,12 +99,12 @@ def orders_columns(book: OrderBook, cat: Catalogue, orders: np.ndarray, at: int,
 
     sku = book.sku[lines]
     ratio = book.discount[o] / np.maximum(book.gross[o], 1)
-    code = np.select([ratio >= 0.35, ratio >= 0.2, ratio > 0], [0, 1, 2], 3)
+    code = np.select([ratio >= 0.35, ratio >= 0.2, ratio > 0, ship_discount > 0], [0, 1, 2, 4], 3)
     return {
         "Name": join("#", integers(o + FIRST_ORDER_NUMBER)),
         "Email": blank_where(people.emails(who), book.customer[o] < 0),
         "Financial Status": first(pick(_STATUS, status)),
-        "Paid at": when(book.paid[o], paid),
+        "Paid at": when(book.paid[o], paid_at),
         "Fulfillment Status": first(pick(["unfulfilled", "fulfilled"], shipped.astype(int))),
         "Fulfilled at": when(book.shipped[o], shipped),
         "Accepts Marketing": first(pick(["no", "yes"], (who % 3 == 0).astype(int))),
@@ -109,8 +113,8 @@ def orders_columns(book: OrderBook, cat: Catalogue, orders: np.ndarray, at: int,
         "Shipping": first(money(book.shipping[o])),
         "Taxes": first(money(book.tax[o])),
         "Total": first(money(total)),
-        "Discount Code": first(pick(["STAFF40", "SINGLES30", "WELCOME10", None], code)),
-        "Discount Amount": first(money(book.discount[o])),
+        "Discount Code": first(pick(["STAFF40", "SINGLES30", "WELCOME10", None, "FREESHIP"], code)),
+        "Discount Amount": first(money(book.discount[o] + ship_discount)),  # a free-shipping code's fee too
         "Shipping Method": first(pick(["Standard Shipping", "Free Shipping"], (book.shipping[o] == 0).astype(int))),
         "Created at": timestamps(book.created[o], offsets=tz_offsets(book.created[o], timezone)),
         "Lineitem quantity": integers(book.qty[lines]),
@@ -132,8 +136,9 @@ def orders_columns(book: OrderBook, cat: Catalogue, orders: np.ndarray, at: int,
         "Shipping Zip": first(people.zips(who)),
         "Shipping Country": first(constant("US", n)),
         "Cancelled at": when(book.cancelled[o], cancelled),
-        "Payment Method": first(blank_where(pick(["Shopify Payments", "PayPal Express Checkout"],
-                                                 (who % 4 == 0).astype(int)), ~paid)),
+        "Payment Method": first(blank_where(pick(["Shopify Payments", "PayPal Express Checkout",
+                                                  "Cash on Delivery (COD)"],
+                                                 np.where(cod, 2, (who % 4 == 0).astype(int))), ~paid & ~cod)),
         "Refunded Amount": first(money(np.where(refunded, book.refund[o], 0))),
         "Vendor": constant(vendor, n),
         "Id": first(integers(5_812_340_000_000 + o * 7 + 3)),
@@ -151,10 +156,33 @@ def _orders_file(store: Store, day: int, orders: np.ndarray, at: int, name: str,
     for case, position in zip(cases, victims(store, orders, at, len(cases))):
         column, value = _BAD_CELLS[case]
         set_cell(columns, column, int(rows_of_order[position]), value)
+    columns = with_tip_rows(columns, store.book, orders)
     data = csv_bytes(columns)
     if name.endswith(".gz"):
         data = files.gzipped(data)
     return ExportFile("orders", store.date(day), name, data, len(columns["Name"]), tuple(cases))
+
+
+# what a tip row repeats of its order (real exports repeat Email and Created at on every row); the rest is blank
+_TIP_ROW_KEEPS = ("Name", "Email", "Created at", "Lineitem fulfillment status")
+
+
+def with_tip_rows(columns: dict[str, pa.Array], book: OrderBook, orders: np.ndarray) -> dict[str, pa.Array]:
+    """A `Tip` line (quantity 1, no SKU, not shipped, not taxed) after the last line of each tipped order."""
+    tip = book.extra("tip")[orders]
+    if not tip.any():
+        return columns
+    last_row = np.cumsum(book.n_lines[orders]) - 1
+    tipped = np.flatnonzero(tip > 0)
+    k = len(tipped)
+    tips = {name: values.take(pa.array(last_row[tipped])) if name in _TIP_ROW_KEEPS else pa.nulls(k, pa.string())
+            for name, values in columns.items()}
+    tips.update({"Lineitem quantity": constant("1", k), "Lineitem name": constant("Tip", k),
+                 "Lineitem price": money(tip[tipped]), "Lineitem requires shipping": constant("false", k),
+                 "Lineitem taxable": constant("false", k)})
+    rows = len(columns["Name"])
+    order = pa.array(np.argsort(np.r_[np.arange(rows), last_row[tipped] + 0.5], kind="stable"))
+    return {name: pa.concat_arrays([values, tips[name]]).take(order) for name, values in columns.items()}
 
 
 def _traffic_file(store: Store, day: int) -> ExportFile:

@@ -33,6 +33,9 @@ class StoreProfile:
     foreign_currency: str | None = None  # a few cross-border orders in this currency (currency_mismatch)
     store_promo_days: tuple[str, ...] = ()  # MM-DD, added to the default promo days
     recipients: dict[str, list[str]] = field(default_factory=dict)
+    # how orders are charged, where the store differs from its platform's defaults (generate/__init__ `_CHARGES`)
+    charges: dict[str, object] = field(default_factory=dict)
+    cash_on_delivery: bool = False  # stores.yml `cash_on_delivery: true`
 
     @property
     def daily_orders_min(self) -> int:
@@ -64,6 +67,25 @@ _TEMPLATES = {
     ),
 }
 
+# Stores of the real-export options (`storekpi generate --vat-store / --cod-store`), added after the others so the
+# default stores draw the same numbers with or without them.
+EXTRA_STORES = {
+    "vat_store": StoreProfile(  # UK VAT 20 %: prices and shipping include it, Total = Subtotal + Shipping
+        id="uk_shopify", name="Thistle & Loom (UK, VAT inclusive)", platform="shopify", timezone="Europe/London",
+        currency="GBP", base_orders=30, conversion=0.024, weekday=(1.0, 0.98, 0.97, 1.0, 1.05, 1.18, 1.12),
+        guest_share=0.1, review_share=0.2, negative_review_share=0.01, target_factor=0.7,
+        recipients={"ops": ["uk-ops@example.com"]},
+        charges=dict(tax_rate=0.2, prices_include_tax=True, free_shipping_from=6000, shipping_cents=395),
+    ),
+    "cod_store": StoreProfile(  # India: most orders cash on delivery, paid when fulfilled
+        id="in_shopify", name="Kesari Handloom (cash on delivery)", platform="shopify", timezone="Asia/Kolkata",
+        currency="INR", base_orders=35, conversion=0.02, weekday=(1.0, 1.0, 0.98, 1.0, 1.04, 1.15, 1.2),
+        guest_share=0.15, review_share=0.15, negative_review_share=0.02, target_factor=0.6,
+        recipients={"ops": ["in-ops@example.com"]}, cash_on_delivery=True,
+        charges=dict(tax_rate=0.0, free_shipping_from=49900, shipping_cents=4900, cod_share=0.75),
+    ),
+}
+
 DEFAULT_RECIPIENTS = {
     "ops": ["ops@example.com"],
     "merchandiser": ["merchandising@example.com"],
@@ -73,8 +95,9 @@ DEFAULT_RECIPIENTS = {
 }
 
 
-def profiles(count: int, orders_per_day: int | None) -> list[StoreProfile]:
-    """Store 1 is Shopify, 2 Taobao/Tmall, 3 generic, then the cycle repeats with numbered ids."""
+def profiles(count: int, orders_per_day: int | None, extra: tuple[str, ...] = ()) -> list[StoreProfile]:
+    """Store 1 is Shopify, 2 Taobao/Tmall, 3 generic, then the cycle repeats with numbered ids; then the `extra`
+    stores (keys of EXTRA_STORES)."""
     out = []
     for index in range(count):
         template = _TEMPLATES[PLATFORM_CYCLE[index % 3]]
@@ -83,9 +106,10 @@ def profiles(count: int, orders_per_day: int | None) -> list[StoreProfile]:
             template, id=f"{template.id}_{lap + 1}", name=f"{template.name} {lap + 1}",
             recipients={role: [a.replace("@", f"+{lap + 1}@") for a in addresses]
                         for role, addresses in template.recipients.items()})
-        if orders_per_day is not None:
-            profile = replace(profile, base_orders=float(orders_per_day))
         out.append(profile)
+    out += [EXTRA_STORES[key] for key in extra]
+    if orders_per_day is not None:
+        out = [replace(profile, base_orders=float(orders_per_day)) for profile in out]
     return out
 
 
@@ -112,5 +136,7 @@ def _store_entry(store: StoreProfile, end_date: date, hero_skus: list[str]) -> d
     entry["promo_days"] = [f"{end_date.year}-{d}" for d in store.store_promo_days] + [upcoming]
     if hero_skus:
         entry["hero_skus"] = list(hero_skus)
+    if store.cash_on_delivery:
+        entry["cash_on_delivery"] = True
     entry["recipients"] = store.recipients
     return entry

@@ -34,11 +34,12 @@ order by p.store_id, p.source_file, p.sku, p.location""", [batch_id])
 
 
 def rows_without_sku(wh: Warehouse, batch_id: str) -> tuple[pd.DataFrame, int]:
-    """Per file, the stock rows without SKU, and how many stock rows were checked."""
+    """Per file, the stock rows without SKU, and how many stock rows were checked. Rows of the file: a row of a
+    one-column-per-location export is one row however many locations it lists."""
     frame = read(wh, f"""
 with files as (
-  select _store_id as store_id, _source_file as source_file, count(*) as stock_rows,
-         sum(case when sku is null then 1 else 0 end) as rows_without_sku
+  select _store_id as store_id, _source_file as source_file, count(distinct _row_number) as stock_rows,
+         count(distinct case when sku is null then _row_number end) as rows_without_sku
   from {_UNPUBLISHED_STOCK}
   group by _store_id, _source_file
 )
