@@ -80,10 +80,10 @@ def discover(landing: Path, config: StoreConfig, run_date: date) -> list[Landing
                     raise ConfigError(f"{date_dir}: expected a folder named YYYY-MM-DD") from None
                 if export_date > run_date:
                     continue
-                files += [LandingFile(path=path if outside else path.resolve(),
-                                      relpath=path.relative_to(landing).as_posix(), store_id=store_dir.name,
-                                      dataset=dataset_dir.name, export_date=export_date, outside=outside)
-                          for path, outside in sorted(_walk(date_dir, root))]
+                files += [LandingFile(path=real, relpath=path.relative_to(landing).as_posix(),
+                                      store_id=store_dir.name, dataset=dataset_dir.name, export_date=export_date,
+                                      outside=outside)
+                          for path, outside, real in sorted(_walk(date_dir, root))]
     return files
 
 
@@ -93,25 +93,27 @@ def _entries(folder: Path, root: Path) -> list[Path]:
 
 
 def _outside(path: Path, root: Path) -> bool:
-    return not path.resolve().is_relative_to(root)
+    """Whether `path`, an entry of a folder whose real path is inside `root`, leads outside it: only a link can,
+    so only links are resolved (resolving every file made discovery grow with history)."""
+    return path.is_symlink() and not path.resolve().is_relative_to(root)
 
 
-def _walk(folder: Path, root: Path, seen: frozenset[Path] = frozenset()) -> list[tuple[Path, bool]]:
-    """(path, outside) of every file under `folder`, following links that stay inside the landing folder; a link
-    leading outside (file or folder) is one entry, never opened. A link loop is followed once."""
+def _walk(folder: Path, root: Path, seen: frozenset[Path] = frozenset()) -> list[tuple[Path, bool, Path]]:
+    """(path, outside, real path) of every file under `folder`, following links that stay inside the landing
+    folder; a link leading outside (file or folder) is one entry, never opened. A link loop is followed once."""
     if _outside(folder, root):
-        return [(folder, True)]
+        return [(folder, True, folder)]
     real = folder.resolve()
     if real in seen:
         return []
-    found: list[tuple[Path, bool]] = []
+    found: list[tuple[Path, bool, Path]] = []
     for path in _entries(folder, root):
         if _outside(path, root):
-            found.append((path, True))
+            found.append((path, True, path))
         elif path.is_dir():
             found += _walk(path, root, seen | {real})
         elif path.is_file():
-            found.append((path, False))
+            found.append((path, False, path.resolve() if path.is_symlink() else real / path.name))
     return found
 
 
