@@ -85,7 +85,7 @@
         cast({{ alert_threshold_sql(rule['threshold']) }} as double precision) as threshold,
         {{ alert_message_sql(rule) }} as message
     from {{ ref(rule['mart']) }} as m
-    inner join stores on m.store_id = stores.store_id
+    inner join stores on m.store_id = stores.store_id and {{ in_phase('stores', 'm."date"') }}
     where m.{{ rule['column'] }} {{ rule['comparison'] }} {{ alert_threshold_sql(rule['threshold']) }}
         {%- if rule.get('where') %}
         and ({{ rule['where'] }})

@@ -186,7 +186,7 @@ def build_frames() -> dict[str, pd.DataFrame]:
           "loyal_min_orders": 3}])
     # merchandising thresholds at their stores.yml defaults (the pipeline always writes every threshold)
     for key in ("hero_min_on_hand", "lead_time_days", "review_days", "service_level", "promo_lift",
-                "dead_stock_days", "promo_horizon_days"):
+                "dead_stock_days", "promo_horizon_days", "pacing_min", "budget_tolerance", "refund_rate_max"):
         frames["stores"][key] = DEFAULT_THRESHOLDS[key]
     frames["stores"]["service_level_z"] = NormalDist().inv_cdf(DEFAULT_THRESHOLDS["service_level"])
     # 11-11, and one promo day after D inside the 14-day horizon of promo_readiness

@@ -51,7 +51,7 @@ FORMULA_UNIT_TESTS = {
 
 def test_build_runs_every_model_and_test(duckdb_build):
     wh, summary, _ = duckdb_build
-    assert summary["models"] == 52  # 26 + alert_rules and 3 alert models + 9 marketing + 10 merchandising + 3 customers
+    assert summary["models"] == 55  # 26 + alert_rules and 3 alert models + 9 marketing + 10 merchandising + 3 customers + 3 targets
     assert summary["tests"] >= 130
     assert summary["warnings"] == 0
     for mart in MARTS:
