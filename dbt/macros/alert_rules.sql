@@ -8,7 +8,7 @@
     existing alert ids and column positions never change. -#}
 {% macro alert_key_columns() -%}
     {{ return([('sku', 'varchar'), ('order_id', 'varchar'), ('line_number', 'integer'), ('campaign', 'varchar'),
-               ('promo_date', 'date')]) }}
+               ('promo_date', 'date'), ('metric', 'varchar')]) }}
 {%- endmacro %}
 
 {#- A threshold given as a bare name is the store's stores.yml threshold of that name; anything else is SQL over
