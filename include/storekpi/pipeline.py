@@ -221,6 +221,7 @@ def report(spec: RunSpec) -> dict:
 def alerts(spec: RunSpec) -> dict:
     """E-mail each recipient the alerts of date D they own (or write them to the outbox)."""
     from storekpi import alerts as alert_stage
+    from storekpi import scorecards
 
     with _timed(spec, "alerts"):
         config = store_config.load(spec.stores)
@@ -228,9 +229,11 @@ def alerts(spec: RunSpec) -> dict:
         with warehouse.open_published(spec.target) as wh:
             sent = alert_stage.deliver(wh, spec.date, config, outbox=spec.outbox,
                                        report_path=Path(report_path) if report_path else None)
-        RunSummary(spec).update(emails=sent, finished_at=_now(),
+            # targets.md: Sundays and month ends also send each recipient the scorecards of the roles they hold
+            scorecard_mails = scorecards.deliver(wh, spec.date, config, outbox=spec.outbox)
+        RunSummary(spec).update(emails=sent, scorecard_emails=scorecard_mails, finished_at=_now(),
                                 outbox=str(spec.outbox) if spec.outbox else None)
-        return {"emails": sent}
+        return {"emails": sent, "scorecard_emails": scorecard_mails}
 
 
 def record_error(spec: RunSpec, step: str, exc: BaseException) -> None:
