@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import csv
+import email
 import gzip
 import io
 import re
 from decimal import Decimal
+from email.policy import default as email_policy
 from pathlib import Path
 
 import duckdb
@@ -109,11 +111,15 @@ def test_target_pacing_equals_pandas_row_for_row(demo):
     got["month"] = pd.to_datetime(got["month"]).dt.date
     got["on_track"] = got["on_track"].map(lambda v: None if v is None or pd.isna(v) else bool(v)).astype(object)
     wanted["on_track"] = wanted["on_track"].astype(object)
-    assert len(wanted) >= 6  # 3 stores x 2 months x orders and visitors
+    assert len(wanted) >= 6  # 3 stores x November x orders and visitors
     assert_frames_equal(got, wanted[list(got.columns)], ["store_id", "month", "metric"], [], rtol=1e-9)
     # the generated plan: a phase change inside the period for every store, and one store behind pace on D
     assert {n for _, n in phases} == {2}
     assert alerts == [("tmall_flagship", "orders")]
+    root = warehouse.parent  # ... and its owner (ops) is told, in the alert e-mail of the store's ops address
+    mails = [p.read_text(encoding="utf-8", errors="replace") for p in (root / "outbox").glob("*tmall-ops*.eml")]
+    assert len(mails) == 1 and "Behind the monthly target" in email.message_from_string(
+        mails[0], policy=email_policy).get_body(("plain",)).get_content()
     assert np.isclose(wanted[(wanted.store_id == "tmall_flagship") & (wanted.month == date(2026, 11, 1))
                              & (wanted.metric == "orders")]["on_track"].astype(float), 0).all()
 

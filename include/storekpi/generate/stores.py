@@ -13,12 +13,13 @@ from storekpi.config import DEFAULT_PROMO_DAYS, DEFAULT_THRESHOLDS
 PLATFORM_CYCLE = ("shopify", "taobao", "generic")
 UPCOMING_PROMO_IN_DAYS = 10  # decision due 3 days after the last day
 # targets.md plan: the daily order target rises to daily_orders_min this many days before the last day (before it,
-# PLAN_EARLIER_FACTOR of it); monthly targets are the plan's volumes x MONTHLY_FACTOR, except the store whose
+# PLAN_EARLIER_FACTOR of it); monthly targets (for the months the period holds from their first day, and D's) are the
+# plan's volumes x MONTHLY_FACTOR, except the store whose
 # monthly orders target is out of reach (BEHIND_FACTOR: pacing_behind fires on the last day).
 PHASE_CHANGE_DAYS_BEFORE_END = 6
 PLAN_EARLIER_FACTOR = 0.8
 MONTHLY_FACTOR = 0.9
-BEHIND_FACTOR = 1.4
+BEHIND_FACTOR = 1.8
 BEHIND_STORE = "taobao"  # the platform of the store behind pace
 
 
@@ -137,7 +138,9 @@ def _plan(store: StoreProfile, entry: dict, end_date: date, days: int, volume: t
     orders, visitors = volume
     behind = store.platform == BEHIND_STORE
     monthly = {}
-    day = end_date - timedelta(days=days - 1)
+    first = end_date - timedelta(days=days - 1)
+    day = first if first.day == 1 else (first.replace(day=1) + timedelta(days=32)).replace(day=1)
+    day = min(day, end_date.replace(day=1))  # months the period holds whole from their start, and D's month
     while day <= end_date:
         month = day.replace(day=1)
         days_in_month = ((month + timedelta(days=32)).replace(day=1) - month).days
