@@ -84,8 +84,8 @@ def pacing_section(store: Store, run_date: date, data: dict, *, table, line_char
     charts = []
     for row in pacing.itertuples(index=False):
         column = row.metric
-        if not row.target or column not in daily.columns:
-            continue
+        if not row.target or column not in daily.columns or pd.isna(row.actual_to_date):
+            continue  # no data for the metric this month (e.g. no ad export): no chart, not a line at 0
         series = dict(zip(pd.to_datetime(daily["date"]).dt.date, daily[column]))
         total, values = 0.0, []
         for day in days:  # cumulative share of the target; a day with no value adds nothing
