@@ -45,6 +45,8 @@ EXTRACTS = {
     "replenishment": "date = ?",  # merchandising.md
     "product_classes": "cast(? as date) is not null",  # as of D: the whole mart
     "promo_readiness": "promo_date > ?",
+    "target_pacing": "month <= ?",  # targets.md: every targeted month up to D's
+    "role_scorecards": "cast(? as date) between period_start and period_end",  # the week and month holding D
 }
 ROLE_OWNS = {  # role -> (store subsection anchor suffix, what it is)
     "ops": (("kpis", "KPIs"), ("discounts", "discount violations")),

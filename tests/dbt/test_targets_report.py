@@ -49,3 +49,9 @@ def test_scorecards_per_role_and_pacing_per_store(duckdb_build, tmp_path):
     assert tmall.count("<svg") == 1 and "orders" in tmall
     gen = _between(page, 'id="store-gen-pacing"', 'id="store-gen-quality"')
     assert "No monthly targets for 2026-11" in gen
+    # the CSV extracts: every targeted month up to D, and the scorecards of the week and month holding D
+    day_dir = tmp_path / "reports" / RUN_DATE.isoformat()
+    pacing = (day_dir / "target_pacing.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(pacing) - 1 == wh.query("select count(*) from marts.target_pacing")[0][0] == 11
+    cards = (day_dir / "role_scorecards.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(cards) - 1 == 3 * 2 * 16  # 3 stores with KPI days x (week, month) x 16 KPIs
