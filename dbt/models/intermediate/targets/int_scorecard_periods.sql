@@ -150,9 +150,9 @@ aggregated as (
         sum(new_buyers) as new_buyers,
         sum(ad_spend) as ad_spend,
         sum(attributed_sales) as attributed_sales,
-        avg(daily_orders_target) as daily_orders_target,
-        avg(conversion_rate_target) as conversion_rate_target,
-        avg(roas_min) as roas_min,
+        avg(cast(daily_orders_target as double precision)) as daily_orders_target,
+        avg(cast(conversion_rate_target as double precision)) as conversion_rate_target,
+        avg(cast(roas_min as double precision)) as roas_min,
         {%- for column in prorated %}
         case when count({{ column }}) = count(*) then sum({{ column }}) end as {{ column }},
         {%- endfor %}
