@@ -120,3 +120,19 @@ def test_periods_due():
     assert scorecards.periods_ending(date(2026, 11, 18)) == []
     assert scorecards.period_name("week", date(2026, 12, 28)) == "week 2026-W53"
     assert scorecards.period_name("week", date(2027, 1, 4)) == "week 2027-W01"
+
+
+def test_the_alerts_task_sends_the_scorecards_on_a_sunday(duckdb_build, config, tmp_path, monkeypatch):
+    """pipeline.alerts (the DAG's alerts task) sends the scorecards after the alerts, into the same outbox."""
+    from storekpi import pipeline
+    from storekpi.runspec import RunSpec
+
+    wh, _, _ = duckdb_build
+    monkeypatch.setenv("STOREKPI_HOME", str(tmp_path / "state"))
+    spec = RunSpec(landing=tmp_path, warehouse=str(wh.target.path), date=date(2026, 11, 22), stores=config.path,
+                   outbox=tmp_path / "outbox", reports=tmp_path / "reports", run_key="scorecard-test")
+    result = pipeline.alerts(spec)
+    assert result == {"emails": 0, "scorecard_emails": len(_expected())}  # the build has no alerts dated 11-22
+    subjects = sorted(email.message_from_bytes(p.read_bytes(), policy=default_policy)["Subject"]
+                      for p in (tmp_path / "outbox").glob("*.eml"))
+    assert len(subjects) == len(_expected()) and all("week 2026-W47: scorecard for" in s for s in subjects)
