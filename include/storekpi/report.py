@@ -194,6 +194,7 @@ def _page(run_date: date, config: StoreConfig, data: dict, extracts: list[Path],
     title = f"storekpi — nightly report {run_date.isoformat()}"
     nav = "".join(f'<a href="#store-{esc(s.id)}">{esc(s.name)}</a>' for s in config.stores)
     nav += "".join(f'<a href="#role-{r}">{esc(r)}</a>' for r in ROLES)
+    nav += '<a href="#scorecards">scorecards</a>'  # targets.md
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     facts = [f"{k.replace('_', ' ')}: {summary[k]}" for k in
              ("status", "stores", "files_loaded", "rows_loaded", "rows_quarantined", "alerts") if k in summary]
