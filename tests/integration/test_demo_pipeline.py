@@ -107,11 +107,14 @@ def test_target_pacing_equals_pandas_row_for_row(demo):
         got = con.execute("select * exclude (budget_tolerance, pacing_min) from marts.target_pacing").df()
         alerts = con.execute("select store_id, metric from marts.kpi_alerts where rule = 'pacing_behind' "
                              "and date = ?", [D]).fetchall()
+        overruns = con.execute("select store_id, metric from marts.kpi_alerts where rule = 'ad_budget_overrun' "
+                               "and date = ?", [D]).fetchall()
         phases = con.execute("select store_id, count(*) from raw.store_thresholds group by store_id").fetchall()
     got["month"] = pd.to_datetime(got["month"]).dt.date
     got["on_track"] = got["on_track"].map(lambda v: None if v is None or pd.isna(v) else bool(v)).astype(object)
     wanted["on_track"] = wanted["on_track"].astype(object)
-    assert len(wanted) >= 6  # 3 stores x November x orders and visitors
+    assert len(wanted) == 7  # 3 stores x November x orders and visitors, and eu_erp's ad budget
+    assert "ad_spend" in set(wanted["metric"])
     assert_frames_equal(got, wanted[list(got.columns)], ["store_id", "month", "metric"], [], rtol=1e-9)
     # the generated plan: a phase change inside the period for every store, and one store behind pace on D
     assert {n for _, n in phases} == {2}
@@ -120,6 +123,11 @@ def test_target_pacing_equals_pandas_row_for_row(demo):
     mails = [p.read_text(encoding="utf-8", errors="replace") for p in (root / "outbox").glob("*tmall-ops*.eml")]
     assert len(mails) == 1 and "Behind the monthly target" in email.message_from_string(
         mails[0], policy=email_policy).get_body(("plain",)).get_content()
+    # eu_erp's ad budget is overrun, and its marketing owner (the default recipient) is told
+    assert overruns == [("eu_erp", "ad_spend")]
+    mails = [p.read_text(encoding="utf-8", errors="replace") for p in (root / "outbox").glob("*-marketing@*.eml")]
+    assert any("Ad spend over budget" in email.message_from_string(m, policy=email_policy).get_body(
+        ("plain",)).get_content() for m in mails)
     assert np.isclose(wanted[(wanted.store_id == "tmall_flagship") & (wanted.month == date(2026, 11, 1))
                              & (wanted.metric == "orders")]["on_track"].astype(float), 0).all()
 

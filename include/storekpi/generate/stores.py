@@ -21,6 +21,9 @@ PLAN_EARLIER_FACTOR = 0.8
 MONTHLY_FACTOR = 0.9
 BEHIND_FACTOR = 1.8
 BEHIND_STORE = "taobao"  # the platform of the store behind pace
+# ... and the store whose monthly ad budget is OVERRUN_FACTOR of what its campaigns spend (ad_budget_overrun fires)
+OVERRUN_STORE = "generic"
+OVERRUN_FACTOR = 0.7
 
 
 @dataclass(frozen=True)
@@ -148,5 +151,10 @@ def _plan(store: StoreProfile, entry: dict, end_date: date, days: int, volume: t
             "orders": round(orders * days_in_month * (BEHIND_FACTOR if behind else MONTHLY_FACTOR)),
             "visitors": round(visitors * days_in_month * MONTHLY_FACTOR),
         }
+        if store.platform == OVERRUN_STORE:  # the demo's campaigns buy about a tenth of the visitors as clicks
+            from storekpi.generate.marketing import _CPC
+
+            monthly[month.strftime("%Y-%m")]["ad_budget"] = round(
+                visitors * 0.1 * _CPC.get(store.currency, 1.0) * days_in_month * OVERRUN_FACTOR)
         day = (month + timedelta(days=32)).replace(day=1)
     entry["monthly_targets"] = monthly
