@@ -85,7 +85,7 @@ def expected_stock_cover(raw: dict[str, pd.DataFrame], orders: pd.DataFrame, D) 
     cover["days_of_cover"] = (cover["on_hand"].clip(lower=0) / cover["avg_daily_units"]).where(
         cover["avg_daily_units"] > 0)
     cover["stockout"] = cover["on_hand"] <= 0
-    threshold = cover["store_id"].map(stores["cover_days_min"])
+    threshold = in_force(raw, cover["store_id"], cover["date"], "cover_days_min")
     cover["low_cover"] = ~cover["stockout"] & (cover["days_of_cover"] < threshold).fillna(False)
     return cover
 
@@ -163,7 +163,7 @@ def expected_kpi_store_daily(raw: dict[str, pd.DataFrame], orders: pd.DataFrame,
     frame = frame.merge(snap.reset_index(), on=["store_id", "date"], how="left")
     frame["platform"] = frame["store_id"].map(stores["platform"])
     frame["currency"] = frame["store_id"].map(stores["currency"])
-    frame["daily_orders_target"] = frame["store_id"].map(stores["daily_orders_min"])
+    frame["daily_orders_target"] = in_force(raw, frame["store_id"], frame["date"], "daily_orders_min")
     frame = frame.merge(expected_ad_days(raw, D), on=["store_id", "date"], how="left")
     frame["mer"] = ratio(frame["net_sales"] / 100, frame["ad_spend"])
     frame["ad_spend_share"] = ratio(frame["ad_spend"], frame["net_sales"] / 100)
@@ -174,9 +174,31 @@ def expected_kpi_store_daily(raw: dict[str, pd.DataFrame], orders: pd.DataFrame,
     customer = expected_customer_daily(orders, raw["stores"], frame[["store_id", "date"]])
     frame["repurchase_rate_30d"] = customer["repurchase_rate_30d"].to_numpy()
     frame["loyal_customers"] = customer["loyal_customers"].to_numpy()
+    # targets.md: the conversion target in force and the visitors the plan (and the goal) need at it
+    frame["conversion_rate_target"] = in_force(raw, frame["store_id"], frame["date"], "conversion_rate_min")
+    goal = frame["store_id"].map(stores["goal_daily_orders"]) if "goal_daily_orders" in stores else np.nan
+    target = frame["conversion_rate_target"].where(frame["conversion_rate_target"] > 0)
+    frame["visitors_needed"] = frame["daily_orders_target"] / target
+    frame["visitors_needed_for_goal"] = pd.Series(goal, index=frame.index, dtype="float64") / target
     return frame
 
 
+
+
+def in_force(raw: dict[str, pd.DataFrame], store_ids: pd.Series, dates: pd.Series, key: str) -> pd.Series:
+    """targets.md: a threshold per row, the raw.store_thresholds phase holding the row's date (raw.stores when the
+    store has no phase)."""
+    out = store_ids.map(raw["stores"].set_index("store_id")[key]).astype("float64")
+    phases = raw.get("store_thresholds")
+    if phases is None or phases.empty:
+        return out
+    days = pd.to_datetime(pd.Series(dates)).dt.date
+    for phase in phases.to_dict("records"):
+        start = pd.to_datetime(phase["valid_from"]).date()
+        end = None if pd.isna(phase["valid_to"]) else pd.to_datetime(phase["valid_to"]).date()
+        mask = (store_ids == phase["store_id"]) & (days >= start) & ((days < end) if end else True)
+        out[mask] = float(phase[key])
+    return out
 
 
 def expected_marts(raw: dict[str, pd.DataFrame], D) -> dict[str, pd.DataFrame]:

@@ -8,7 +8,7 @@
     existing alert ids and column positions never change. -#}
 {% macro alert_key_columns() -%}
     {{ return([('sku', 'varchar'), ('order_id', 'varchar'), ('line_number', 'integer'), ('campaign', 'varchar'),
-               ('promo_date', 'date')]) }}
+               ('promo_date', 'date'), ('metric', 'varchar')]) }}
 {%- endmacro %}
 
 {#- A threshold given as a bare name is the store's stores.yml threshold of that name; anything else is SQL over
@@ -85,7 +85,7 @@
         cast({{ alert_threshold_sql(rule['threshold']) }} as double precision) as threshold,
         {{ alert_message_sql(rule) }} as message
     from {{ ref(rule['mart']) }} as m
-    inner join stores on m.store_id = stores.store_id
+    inner join stores on m.store_id = stores.store_id and {{ in_phase('stores', 'm."date"') }}
     where m.{{ rule['column'] }} {{ rule['comparison'] }} {{ alert_threshold_sql(rule['threshold']) }}
         {%- if rule.get('where') %}
         and ({{ rule['where'] }})

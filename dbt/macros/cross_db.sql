@@ -48,3 +48,8 @@
         order by export_date desc, source_file desc, source_row_number desc
     )
 {%- endmacro %}
+
+{#- A month as 'YYYY-MM' text for alert messages (a DATE's first 7 characters on both backends). -#}
+{% macro format_month(expr) -%}
+    substr(cast({{ expr }} as varchar), 1, 7)
+{%- endmacro %}

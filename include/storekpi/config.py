@@ -37,6 +37,10 @@ DEFAULT_THRESHOLDS = {
     "promo_lift": 3.0,
     "dead_stock_days": 60,
     "promo_horizon_days": 14,
+    # targets (targets.md)
+    "pacing_min": 0.9,  # projected month end / monthly target below which pacing_behind fires
+    "budget_tolerance": 0.10,  # ad spend may run this far ahead of the prorated monthly budget
+    "refund_rate_max": 0.05,
 }
 # Merchandising thresholds outside these bounds make no sense: (low, high, whole number); bounds are inclusive
 # except service_level's lower one (a quantile of 0.5 or less would mean no safety stock at all).
@@ -48,7 +52,14 @@ THRESHOLD_BOUNDS = {
     "promo_lift": (0, None, False),
     "dead_stock_days": (1, None, True),
     "promo_horizon_days": (1, None, True),
+    "pacing_min": (0, None, False),
+    "budget_tolerance": (0, None, False),
+    "refund_rate_max": (0, 1, False),
 }
+# targets.md: what `monthly_targets` and `goals` may set
+MONTHLY_METRICS = ("net_sales", "orders", "visitors", "new_buyers", "ad_budget")
+GOALS = ("daily_orders",)
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 WHOLE_THRESHOLDS = ("loyal_min_orders",)  # counts: a whole number of at least 1
 CHANNELS = ("direct", "organic_search", "paid_ads", "marketplace", "social", "email", "affiliate", "referral",
             "other")
@@ -80,6 +91,19 @@ class Store:
     prices_include_tax: bool | None = None  # None: each Shopify order's totals decide (kpis.md "Order facts")
     cash_on_delivery: bool = False  # an unpaid, fulfilled, not cancelled order is paid when fulfilled
     hero_skus: tuple[str, ...] = ()  # empty: the 2 SKUs with the most units_28d (merchandising.md)
+    # targets.md: (first day, every threshold in force from then until the next phase); the first phase starts
+    # with None (always) and holds `thresholds`
+    phases: tuple[tuple[date | None, dict[str, float]], ...] = ()
+    goals: dict[str, float] = field(default_factory=dict)  # goals.daily_orders: never a threshold
+    monthly_targets: dict[str, dict[str, float]] = field(default_factory=dict)  # "YYYY-MM" -> metric -> target
+
+    def thresholds_on(self, day: date) -> dict[str, float]:
+        """The thresholds in force on a store-local day (targets.md precedence)."""
+        current = self.thresholds
+        for start, values in self.phases:
+            if start is None or start <= day:
+                current = values
+        return current
 
     @property
     def service_level_z(self) -> float:
@@ -172,18 +196,40 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
     if not isinstance(currency, str) or not re.match(r"^[A-Z]{3}$", currency):
         raise ConfigError(f"{path}: {where}: currency must be an ISO code like CNY, got {currency!r}")
     thresholds = dict(DEFAULT_THRESHOLDS)
+    own_thresholds: dict[str, float] = {}
     for source, label in ((defaults.get("thresholds") or {}, "defaults.thresholds"),
                           (entry.get("thresholds") or {}, f"{where}.thresholds")):
         for key, value in _mapping(source, path, label).items():
-            if key not in DEFAULT_THRESHOLDS:
-                raise ConfigError(f"{path}: {label}: unknown threshold {key!r} "
-                                  f"(known: {', '.join(DEFAULT_THRESHOLDS)})")
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"{path}: {label}.{key} must be a number, got {value!r}")
-            if key in WHOLE_THRESHOLDS and (value != int(value) or value < 1):
-                raise ConfigError(f"{path}: {label}.{key} must be a whole number of at least 1, got {value!r}")
-            _check_bounds(path, f"{label}.{key}", key, value)
+            _check_threshold(path, label, key, value)
             thresholds[key] = value
+            if label != "defaults.thresholds":
+                own_thresholds[key] = value
+    default_targets = _targets(defaults.get("targets"), path, "defaults.targets")
+    store_targets = _targets(entry.get("targets"), path, f"{where}.targets")
+    phases = _phases(thresholds, own_thresholds, default_targets, store_targets)
+    goals: dict[str, float] = {}
+    for source, label in ((defaults.get("goals") or {}, "defaults.goals"), (entry.get("goals") or {}, f"{where}.goals")):
+        for key, value in _mapping(source, path, label).items():
+            if key not in GOALS:
+                raise ConfigError(f"{path}: {label}: unknown goal {key!r} (known: {', '.join(GOALS)})")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"{path}: {label}.{key} must be a number above 0, got {value!r}")
+            goals[key] = value
+    monthly: dict[str, dict[str, float]] = {}
+    for source, label in ((defaults.get("monthly_targets") or {}, "defaults.monthly_targets"),
+                          (entry.get("monthly_targets") or {}, f"{where}.monthly_targets")):
+        for month, metrics in _mapping(source, path, label).items():
+            match = MONTH.match(str(month))
+            if not match or not 1 <= int(match.group(2)) <= 12:
+                raise ConfigError(f"{path}: {label}: month {month!r} is not YYYY-MM (quote it: \"2026-11\")")
+            for metric, value in _mapping(metrics, path, f"{label}.{month}").items():
+                if metric not in MONTHLY_METRICS:
+                    raise ConfigError(f"{path}: {label}.{month}: unknown metric {metric!r} "
+                                      f"(known: {', '.join(MONTHLY_METRICS)})")
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                    raise ConfigError(f"{path}: {label}.{month}.{metric} must be a number of at least 0, "
+                                      f"got {value!r}")
+                monthly.setdefault(str(month), {})[metric] = value  # the store's entry merges key by key
     promo = list(defaults.get("promo_days", DEFAULT_PROMO_DAYS)) + list(entry.get("promo_days") or [])
     for day in promo:
         if not isinstance(day, str) or not PROMO_DAY.match(day):
@@ -239,7 +285,71 @@ def _store(entry: object, defaults: dict, path: Path, index: int) -> Store:
         prices_include_tax=flags["prices_include_tax"],
         cash_on_delivery=bool(flags["cash_on_delivery"]),
         hero_skus=tuple(dict.fromkeys(str(sku).strip() for sku in hero_skus)),
+        phases=phases,
+        goals=goals,
+        monthly_targets=monthly,
     )
+
+
+def _check_threshold(path: Path, label: str, key: str, value: object) -> None:
+    if key not in DEFAULT_THRESHOLDS:
+        raise ConfigError(f"{path}: {label}: unknown threshold {key!r} "
+                          f"(known: {', '.join(DEFAULT_THRESHOLDS)})")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{path}: {label}.{key} must be a number, got {value!r}")
+    if key in WHOLE_THRESHOLDS and (value != int(value) or value < 1):
+        raise ConfigError(f"{path}: {label}.{key} must be a whole number of at least 1, got {value!r}")
+    _check_bounds(path, f"{label}.{key}", key, value)
+
+
+def _targets(value: object, path: Path, label: str) -> list[tuple[date, dict[str, float]]]:
+    """A `targets` list: phases in date order, each setting thresholds from its `from` day."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{path}: {label} must be a list of {{from: YYYY-MM-DD, <threshold>: value}}")
+    phases: list[tuple[date, dict[str, float]]] = []
+    for i, entry in enumerate(value):
+        where = f"{label}[{i}]"
+        entry = dict(_mapping(entry, path, where))
+        start = entry.pop("from", None)
+        try:  # YAML reads an unquoted 2026-02-01 as a date already
+            start = date.fromisoformat(str(start))
+        except ValueError:
+            raise ConfigError(f"{path}: {where}.from must be a date like 2026-02-01, got {start!r}") from None
+        if phases and start <= phases[-1][0]:
+            raise ConfigError(f"{path}: {where}.from {start} is not after the previous phase's "
+                              f"{phases[-1][0]}: phases must be in date order")
+        if not entry:
+            raise ConfigError(f"{path}: {where} sets no threshold")
+        for key, threshold in entry.items():
+            _check_threshold(path, where, key, threshold)
+        phases.append((start, entry))
+    return phases
+
+
+def _phases(base: dict[str, float], own: dict[str, float], default_targets: list, store_targets: list
+            ) -> tuple[tuple[date | None, dict[str, float]], ...]:
+    """Every threshold per phase. A key on a day comes from the store's latest `targets` entry setting it, else
+    the store's `thresholds`, else the defaults' latest `targets` entry, else the defaults' thresholds."""
+    def latest(targets: list, key: str, day: date):
+        found = None
+        for start, values in targets:
+            if start <= day and key in values:
+                found = values[key]
+        return found
+
+    phases: list[tuple[date | None, dict[str, float]]] = [(None, dict(base))]
+    for day in sorted({start for start, _ in default_targets + store_targets}):
+        values = {}
+        for key, value in base.items():
+            store_value = latest(store_targets, key, day)
+            default_value = None if key in own else latest(default_targets, key, day)
+            values[key] = store_value if store_value is not None else (
+                default_value if default_value is not None else value)
+        if values != phases[-1][1]:
+            phases.append((day, values))
+    return tuple(phases)
 
 
 def _flag(entry: dict, defaults: dict, key: str, path: Path, where: str) -> bool | None:

@@ -65,15 +65,35 @@ def open_days(config: store_config.StoreConfig, day, now: datetime | None = None
 
 def _write_store_config(wh: warehouse.Warehouse, config: store_config.StoreConfig, first_year: int,
                         last_year: int) -> None:
-    """stores.yml → raw.stores and raw.promo_days: the one path thresholds and promo days reach dbt by."""
+    """stores.yml → raw.stores, raw.store_thresholds, raw.monthly_targets and raw.promo_days: the one path
+    thresholds, targets and promo days reach dbt by."""
+    from datetime import date
+    from statistics import NormalDist
+
     import pandas as pd
+
+    from storekpi.schema import CONFIG, PHASE_START
 
     stores = pd.DataFrame([
         {"store_id": s.id, "name": s.name, "platform": s.platform, "timezone": s.timezone,
          "currency": s.currency, **s.thresholds, "service_level_z": s.service_level_z,
-         "prices_include_tax": s.prices_include_tax, "cash_on_delivery": s.cash_on_delivery}
+         "prices_include_tax": s.prices_include_tax, "cash_on_delivery": s.cash_on_delivery,
+         "goal_daily_orders": s.goals.get("daily_orders")}
         for s in config.stores
     ])
+    phases = []
+    for s in config.stores:
+        starts = [start or date.fromisoformat(PHASE_START) for start, _ in s.phases]
+        for i, (_, values) in enumerate(s.phases):
+            phases.append({"store_id": s.id, "valid_from": starts[i],
+                           "valid_to": starts[i + 1] if i + 1 < len(starts) else None, **values,
+                           "service_level_z": NormalDist().inv_cdf(values["service_level"])})
+    phases = pd.DataFrame(phases, columns=list(CONFIG["store_thresholds"]))
+    monthly = pd.DataFrame(
+        [{"store_id": s.id, "month": date.fromisoformat(f"{month}-01"), "metric": metric, "target": target}
+         for s in config.stores for month, metrics in sorted(s.monthly_targets.items())
+         for metric, target in metrics.items()],
+        columns=list(CONFIG["monthly_targets"]))
     heroes = pd.DataFrame([{"store_id": s.id, "sku": sku} for s in config.stores for sku in s.hero_skus],
                           columns=["store_id", "sku"])
     promo = pd.DataFrame(
@@ -88,7 +108,11 @@ def _write_store_config(wh: warehouse.Warehouse, config: store_config.StoreConfi
         wh.execute("DELETE FROM raw.promo_days")
         wh.execute("DELETE FROM raw.store_channels")
         wh.execute("DELETE FROM raw.hero_skus")
+        wh.execute("DELETE FROM raw.store_thresholds")
+        wh.execute("DELETE FROM raw.monthly_targets")
         wh.append("raw.stores", stores)
+        wh.append("raw.store_thresholds", phases)
+        wh.append("raw.monthly_targets", monthly)
         wh.append("raw.promo_days", promo)
         wh.append("raw.store_channels", channels)
         wh.append("raw.hero_skus", heroes)
@@ -197,6 +221,7 @@ def report(spec: RunSpec) -> dict:
 def alerts(spec: RunSpec) -> dict:
     """E-mail each recipient the alerts of date D they own (or write them to the outbox)."""
     from storekpi import alerts as alert_stage
+    from storekpi import scorecards
 
     with _timed(spec, "alerts"):
         config = store_config.load(spec.stores)
@@ -204,9 +229,11 @@ def alerts(spec: RunSpec) -> dict:
         with warehouse.open_published(spec.target) as wh:
             sent = alert_stage.deliver(wh, spec.date, config, outbox=spec.outbox,
                                        report_path=Path(report_path) if report_path else None)
-        RunSummary(spec).update(emails=sent, finished_at=_now(),
+            # targets.md: Sundays and month ends also send each recipient the scorecards of the roles they hold
+            scorecard_mails = scorecards.deliver(wh, spec.date, config, outbox=spec.outbox)
+        RunSummary(spec).update(emails=sent, scorecard_emails=scorecard_mails, finished_at=_now(),
                                 outbox=str(spec.outbox) if spec.outbox else None)
-        return {"emails": sent}
+        return {"emails": sent, "scorecard_emails": scorecard_mails}
 
 
 def record_error(spec: RunSpec, step: str, exc: BaseException) -> None:

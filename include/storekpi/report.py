@@ -45,6 +45,8 @@ EXTRACTS = {
     "replenishment": "date = ?",  # merchandising.md
     "product_classes": "cast(? as date) is not null",  # as of D: the whole mart
     "promo_readiness": "promo_date > ?",
+    "target_pacing": "month <= ?",  # targets.md: every targeted month up to D's
+    "role_scorecards": "cast(? as date) between period_start and period_end",  # the week and month holding D
 }
 ROLE_OWNS = {  # role -> (store subsection anchor suffix, what it is)
     "ops": (("kpis", "KPIs"), ("discounts", "discount violations")),
@@ -172,6 +174,9 @@ def _load(wh: Warehouse, run_date: date) -> dict[str, pd.DataFrame]:
     from storekpi import report_customers  # imports this module: imported late
 
     data.update(report_customers.load(wh, run_date))
+    from storekpi import report_targets
+
+    data.update(report_targets.load(_frame, wh, run_date))
     for frame in (f for f in data.values() if isinstance(f, pd.DataFrame)):
         for column in ("date", "latest_export", "cohort_month", "promo_date", "decision_due", "last_sold_date"):
             if column in frame.columns:
@@ -189,6 +194,7 @@ def _page(run_date: date, config: StoreConfig, data: dict, extracts: list[Path],
     title = f"storekpi — nightly report {run_date.isoformat()}"
     nav = "".join(f'<a href="#store-{esc(s.id)}">{esc(s.name)}</a>' for s in config.stores)
     nav += "".join(f'<a href="#role-{r}">{esc(r)}</a>' for r in ROLES)
+    nav += '<a href="#scorecards">scorecards</a>'  # targets.md
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     facts = [f"{k.replace('_', ' ')}: {summary[k]}" for k in
              ("status", "stores", "files_loaded", "rows_loaded", "rows_quarantined", "alerts") if k in summary]
@@ -202,6 +208,9 @@ def _page(run_date: date, config: StoreConfig, data: dict, extracts: list[Path],
         f"<nav>{nav}</nav><main>",
         _roles_section(config, data["alerts"]),
     ]
+    from storekpi import report_targets
+
+    parts.append(report_targets.scorecard_section(config, run_date, data, esc))
     parts += [_store_section(store, run_date, data) for store in config.stores]
     parts.append(_dq_section(data["dq"]))
     links = "".join(f'<a href="{esc(p.name)}">{esc(p.name)}</a> ' for p in extracts)
@@ -275,6 +284,10 @@ def _store_section(store: Store, run_date: date, data: dict) -> str:
 
     out.append(f'<h3 id="store-{sid}-customers">Customers</h3>')
     out.append(report_customers.section(store, run_date, daily, data))
+    from storekpi import report_targets
+
+    out.append(f'<h3 id="store-{sid}-pacing">Targets and pacing, {run_date:%Y-%m}</h3>')
+    out.append(report_targets.pacing_section(store, run_date, data, table=_table, line_chart=line_chart, esc=esc))
     out.append(f'<h3 id="store-{sid}-quality">Data quality</h3>')
     out.append(_store_quality(store, run_date, data))
     out.append("</section>")
@@ -299,7 +312,7 @@ def _cards(store: Store, daily: pd.DataFrame, run_date: date) -> str:
         value = row[column]
         css, target = "", ""
         if target_key and not pd.isna(value):
-            goal = store.thresholds[target_key]
+            goal = store.thresholds_on(run_date)[target_key]
             met = value >= goal
             css = "ok" if met else "bad"
             target = f"target ≥ {format_value(goal, unit)}"
@@ -320,7 +333,7 @@ def _charts(store: Store, daily: pd.DataFrame, run_date: date) -> str:
     for column, label, unit, target_key in CHARTS:
         series = dict(zip(daily["date"], daily[column])) if column in daily.columns else {}
         values = [None if pd.isna(series.get(d)) else float(series[d]) for d in days]
-        target = store.thresholds[target_key] if target_key else None
+        target = store.thresholds_on(run_date)[target_key] if target_key else None  # in force on D
         svg = line_chart(days, values, unit=unit, target=target, label=f"{label}, {store.name}")
         charts.append(f'<div class="chart"><div class="title">{esc(label)}'
                       f'{" (" + esc(store.currency) + ")" if unit == "money" else ""}</div>{svg}</div>')

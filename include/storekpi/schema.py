@@ -141,6 +141,25 @@ CONFIG: dict[str, dict[str, str]] = {
         "promo_lift": "DOUBLE PRECISION",
         "dead_stock_days": "INTEGER",
         "promo_horizon_days": "INTEGER",
+        # targets.md
+        "pacing_min": "DOUBLE PRECISION",
+        "budget_tolerance": "DOUBLE PRECISION",
+        "refund_rate_max": "DOUBLE PRECISION",
+        "goal_daily_orders": "DOUBLE PRECISION",  # goals.daily_orders: never a threshold, never alerts
+    },
+    # targets.md: the thresholds in force per phase; one row per store and phase, [valid_from, valid_to)
+    "store_thresholds": {
+        "store_id": "VARCHAR NOT NULL",
+        "valid_from": "DATE NOT NULL",  # PHASE_START for the phase before any `targets` entry
+        "valid_to": "DATE",  # exclusive; NULL: in force until a later stores.yml says otherwise
+        # ... and every threshold column of raw.stores (THRESHOLD_COLUMNS), added below
+    },
+    # targets.md: `monthly_targets` (a store's entry merged key by key over the defaults'), one row per metric
+    "monthly_targets": {
+        "store_id": "VARCHAR NOT NULL",
+        "month": "DATE NOT NULL",  # the first day of the month
+        "metric": "VARCHAR NOT NULL",  # net_sales | orders | visitors | new_buyers | ad_budget
+        "target": "DOUBLE PRECISION NOT NULL",
     },
     # marketing.md: stores.yml `channels:` (defaults merged into each store), ahead of the channel_map seed
     "store_channels": {
@@ -159,6 +178,12 @@ CONFIG: dict[str, dict[str, str]] = {
         "date": "DATE NOT NULL",
     },
 }
+
+NOT_THRESHOLDS = ("store_id", "name", "platform", "timezone", "currency", "prices_include_tax", "cash_on_delivery",
+                  "goal_daily_orders")
+THRESHOLD_COLUMNS = [c for c in CONFIG["stores"] if c not in NOT_THRESHOLDS]
+CONFIG["store_thresholds"].update({c: CONFIG["stores"][c] for c in THRESHOLD_COLUMNS})
+PHASE_START = "1900-01-01"  # valid_from of a store's first phase: before any data
 
 QUARANTINE: dict[str, str] = {
     "_store_id": "VARCHAR NOT NULL",

@@ -203,9 +203,28 @@ def build_frames() -> dict[str, pd.DataFrame]:
           "loyal_min_orders": 3}])
     # merchandising thresholds at their stores.yml defaults (the pipeline always writes every threshold)
     for key in ("hero_min_on_hand", "lead_time_days", "review_days", "service_level", "promo_lift",
-                "dead_stock_days", "promo_horizon_days"):
+                "dead_stock_days", "promo_horizon_days", "pacing_min", "budget_tolerance", "refund_rate_max"):
         frames["stores"][key] = DEFAULT_THRESHOLDS[key]
     frames["stores"]["service_level_z"] = NormalDist().inv_cdf(DEFAULT_THRESHOLDS["service_level"])
+    # targets.md: shop has a daily order goal; tmall's plan raises its targets from 11-10 (two phases); monthly
+    # targets for shop (every metric, October and November) and tmall (orders only, November)
+    frames["stores"]["goal_daily_orders"] = [20.0, None, None, None]
+    base = frames["stores"].set_index("store_id")
+    phases = []
+    for store_id in base.index:
+        row = {c: base.loc[store_id, c] if c in base.columns else None for c in schema.THRESHOLD_COLUMNS}
+        if store_id != "tmall":
+            phases.append({"store_id": store_id, "valid_from": date(1900, 1, 1), "valid_to": None, **row})
+            continue
+        phases.append({"store_id": store_id, "valid_from": date(1900, 1, 1), "valid_to": date(2026, 11, 10), **row})
+        phases.append({"store_id": store_id, "valid_from": date(2026, 11, 10), "valid_to": None,
+                       **row, "daily_orders_min": 5, "conversion_rate_min": 0.03})
+    frames["store_thresholds"] = pd.DataFrame(phases)
+    frames["monthly_targets"] = pd.DataFrame(
+        [{"store_id": "shop", "month": date(2026, m, 1), "metric": metric, "target": target}
+         for m in (10, 11) for metric, target in (("net_sales", 5000.0), ("orders", 90.0), ("visitors", 2000.0),
+                                                  ("new_buyers", 40.0), ("ad_budget", 600.0))]
+        + [{"store_id": "tmall", "month": date(2026, 11, 1), "metric": "orders", "target": 150.0}])
     # 11-11, and one promo day after D inside the 14-day horizon of promo_readiness
     frames["promo_days"] = pd.DataFrame([{"store_id": s, "date": d} for s in STORES
                                          for d in (date(2026, 11, 11), date(2026, 11, 27))])

@@ -13,6 +13,7 @@ from storekpi.warehouse import Target, Warehouse
 MARTS = ["kpi_store_daily", "stock_cover", "repurchase_cohorts", "discount_violations", "revenue_bridge",
          "kpi_alerts", "product_daily", "product_classes", "replenishment", "promo_readiness"]
 MARTS += ["customer_segments", "customer_ltv"]  # customers.md
+MARTS += ["target_pacing", "role_scorecards"]  # targets.md
 # every formula kpis.md defines has a dbt unit test whose name says which
 FORMULA_UNIT_TESTS = {
     "paid-only counting": "int_order_facts_paid_only_platform_formulas_and_local_midnight",
@@ -46,12 +47,19 @@ FORMULA_UNIT_TESTS = {
     "observed promo lift vs the default": "promo_readiness_observed_lift_vs_default_and_shortfall",
     "promo day in 7 (critical) vs 8 days (warning)": "alert_promo_stock_risk_critical_within_7_days",
     "hero minimum, a hero absent from the snapshot": "alert_hero_stock_low_minimum_and_absent_heroes",
+    # targets.md
+    "a threshold phase changes alerts from its date only": "kpi_alerts_threshold_phase_applies_from_its_date_only",
+    "ISO week spanning two months, prorated per day's month": "int_scorecard_periods_iso_week_across_two_months",
+    "run_rate_7d in a month's first days": "target_pacing_run_rate_7d_in_a_months_first_days",
+    "a past month's projected equals its actual": "target_pacing_past_month_projected_equals_actual",
+    "on_track for ad spend at exactly the tolerance": "target_pacing_ad_spend_on_track_at_exactly_the_tolerance",
 }
 
 
 def test_build_runs_every_model_and_test(duckdb_build):
     wh, summary, _ = duckdb_build
-    assert summary["models"] == 52  # 26 + alert_rules and 3 alert models + 9 marketing + 10 merchandising + 3 customers
+    assert summary["models"] == 60  # 26 + alert_rules and 3 alert models + 9 marketing + 10 merchandising + 3 customers
+    # + 6 targets + 2 target alert models
     assert summary["tests"] >= 130
     assert summary["warnings"] == 0
     for mart in MARTS:
@@ -84,7 +92,7 @@ def test_every_formula_has_a_passing_unit_test_and_every_mart_data_tests(duckdb_
 def test_every_model_and_column_is_documented(duckdb_build):
     _, _, work_dir = duckdb_build
     manifest = json.loads((work_dir / "target" / "manifest.json").read_text())
-    catalog_columns = {"kpi_store_daily": 37, "stock_cover": 11}
+    catalog_columns = {"kpi_store_daily": 40, "stock_cover": 11}
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model":
             continue

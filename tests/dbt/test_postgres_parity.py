@@ -19,6 +19,9 @@ MARTS = {  # mart -> key columns
     "product_classes": ["store_id", "sku"],
     "replenishment": ["store_id", "sku", "date"],
     "promo_readiness": ["store_id", "promo_date", "sku"],
+    # targets.md
+    "target_pacing": ["store_id", "month", "metric"],
+    "role_scorecards": ["store_id", "role", "period_type", "period_start", "kpi"],
 }
 
 

@@ -135,7 +135,8 @@ def _state(warehouse) -> dict:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = con.execute("select table_schema, table_name from information_schema.tables "
                              "where table_schema in ('marts', 'raw', 'quarantine') order by 1, 2").fetchall()
-        assert len([t for t in tables if t[0] == "marts"]) == 14  # kpis.md 6 + marketing 2 + merchandising 4 + customers 2
+        assert len([t for t in tables if t[0] == "marts"]) == 16  # kpis.md 6 + marketing 2 + merchandising 4 + customers 2
+        # + targets 2
         return {f"{schema}.{table}": con.execute(f"select * from {schema}.{table} order by all").fetchall()
                 if schema == "marts" else con.execute(f"select count(*) from {schema}.{table}").fetchone()[0]
                 for schema, table in tables}

@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import csv
+import email
 import gzip
 import io
 import re
 from decimal import Decimal
+from email.policy import default as email_policy
 from pathlib import Path
 
 import duckdb
@@ -27,7 +29,8 @@ from tests.pg import temp_database
 pytestmark = pytest.mark.e2e
 END = "2026-11-20"
 MARTS = ("kpi_store_daily", "stock_cover", "repurchase_cohorts", "discount_violations", "revenue_bridge",
-         "kpi_alerts", "product_daily", "product_classes", "replenishment", "promo_readiness")
+         "kpi_alerts", "product_daily", "product_classes", "replenishment", "promo_readiness",
+         "target_pacing", "role_scorecards")  # targets.md
 HEX = re.compile(r"[0-9a-f]+")
 PERSONAL_COLUMNS = {
     "email", "billing name", "billing street", "shipping name", "shipping street", "phone", "author",
@@ -60,7 +63,8 @@ def test_demo_publishes_with_alerts(demo):
 def _raw_frames(warehouse: Path) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         frames = {t: con.execute(f"select * from raw.{t}").df()
-                  for t in ("orders", "order_lines", "traffic", "reviews", "stock", "stores", "ad_spend")}
+                  for t in ("orders", "order_lines", "traffic", "reviews", "stock", "stores", "ad_spend",
+                            "store_thresholds")}
     for name, frame in frames.items():
         for column in ("_export_date", "date", "snapshot_date"):
             if column in frame:
@@ -83,6 +87,49 @@ def test_kpis_equal_an_independent_pandas_computation(demo):
         frame["date"] = pd.to_datetime(frame["date"]).dt.date
     assert_frames_equal(daily, expected["kpi_store_daily"][list(daily.columns)], ["store_id", "date"], MONEY_DAILY)
     assert_frames_equal(cover, expected["stock_cover"][list(cover.columns)], ["store_id", "sku", "date"], [])
+
+
+def test_target_pacing_equals_pandas_row_for_row(demo):
+    """targets.md: target_pacing recomputed from the pandas kpi_store_daily and stores.yml read as plain YAML."""
+    from datetime import date
+
+    import numpy as np
+    import yaml
+
+    from tests.targets_reference import expected_target_pacing
+
+    _, landing, warehouse, _ = demo
+    D = date.fromisoformat(END)
+    doc = yaml.safe_load((landing / "stores.yml").read_text(encoding="utf-8"))
+    daily = expected_marts(_raw_frames(warehouse), D)["kpi_store_daily"]
+    wanted = expected_target_pacing(daily, doc, D, money_in_cents=("net_sales",))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        got = con.execute("select * exclude (budget_tolerance, pacing_min) from marts.target_pacing").df()
+        alerts = con.execute("select store_id, metric from marts.kpi_alerts where rule = 'pacing_behind' "
+                             "and date = ?", [D]).fetchall()
+        overruns = con.execute("select store_id, metric from marts.kpi_alerts where rule = 'ad_budget_overrun' "
+                               "and date = ?", [D]).fetchall()
+        phases = con.execute("select store_id, count(*) from raw.store_thresholds group by store_id").fetchall()
+    got["month"] = pd.to_datetime(got["month"]).dt.date
+    got["on_track"] = got["on_track"].map(lambda v: None if v is None or pd.isna(v) else bool(v)).astype(object)
+    wanted["on_track"] = wanted["on_track"].astype(object)
+    assert len(wanted) == 7  # 3 stores x November x orders and visitors, and eu_erp's ad budget
+    assert "ad_spend" in set(wanted["metric"])
+    assert_frames_equal(got, wanted[list(got.columns)], ["store_id", "month", "metric"], [], rtol=1e-9)
+    # the generated plan: a phase change inside the period for every store, and one store behind pace on D
+    assert {n for _, n in phases} == {2}
+    assert alerts == [("tmall_flagship", "orders")]
+    root = warehouse.parent  # ... and its owner (ops) is told, in the alert e-mail of the store's ops address
+    mails = [p.read_text(encoding="utf-8", errors="replace") for p in (root / "outbox").glob("*tmall-ops*.eml")]
+    assert len(mails) == 1 and "Behind the monthly target" in email.message_from_string(
+        mails[0], policy=email_policy).get_body(("plain",)).get_content()
+    # eu_erp's ad budget is overrun, and its marketing owner (the default recipient) is told
+    assert overruns == [("eu_erp", "ad_spend")]
+    mails = [p.read_text(encoding="utf-8", errors="replace") for p in (root / "outbox").glob("*-marketing@*.eml")]
+    assert any("Ad spend over budget" in email.message_from_string(m, policy=email_policy).get_body(
+        ("plain",)).get_content() for m in mails)
+    assert np.isclose(wanted[(wanted.store_id == "tmall_flagship") & (wanted.month == date(2026, 11, 1))
+                             & (wanted.metric == "orders")]["on_track"].astype(float), 0).all()
 
 
 def test_product_classes_and_replenishment_equal_pandas_row_for_row(demo):

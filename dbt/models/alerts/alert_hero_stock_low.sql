@@ -1,9 +1,16 @@
 -- hero_stock_low (merchandising.md): a hero SKU under hero_min_on_hand in a stock snapshot of its store; absent
 -- from the snapshot counts as 0 on hand. Critical at 0 or less. The rule's row is in dbt_project.yml `alert_rules`.
-with stores as (
+with stores as (  -- one row per store and threshold phase (targets.md): the minimum in force on the snapshot date
 
-    select store_id, store_name || ' (' || store_id || ')' as store_label, hero_min_on_hand
-    from {{ ref('stg_stores') }}
+    select
+        stg_stores.store_id,
+        stg_stores.store_name || ' (' || stg_stores.store_id || ')' as store_label,
+        phase.valid_from,
+        phase.valid_to,
+        phase.hero_min_on_hand
+    from {{ ref('stg_stores') }} as stg_stores
+    inner join {{ ref('int_store_thresholds') }} as phase
+        on stg_stores.store_id = phase.store_id
 
 ),
 
@@ -35,6 +42,7 @@ hero_stock as (
         on snapshot_dates.store_id = heroes.store_id
     inner join stores
         on snapshot_dates.store_id = stores.store_id
+        and {{ in_phase('stores', 'snapshot_dates."date"') }}
     left join {{ ref('replenishment') }} as replenishment
         on snapshot_dates.store_id = replenishment.store_id
         and snapshot_dates."date" = replenishment."date"

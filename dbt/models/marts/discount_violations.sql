@@ -13,7 +13,8 @@ list_prices as (
 
 stores as (
 
-    select store_id, discount_floor from {{ ref('stg_stores') }}
+    -- targets.md: the discount_floor in force on the row's date
+    select store_id, valid_from, valid_to, discount_floor from {{ ref('int_store_thresholds') }}
 
 ),
 
@@ -42,6 +43,7 @@ priced as (
     from lines
     inner join stores
         on lines.store_id = stores.store_id
+        and {{ in_phase('stores', 'lines.paid_date') }}
     left join list_prices
         on lines.store_id = list_prices.store_id
         and lines.sku = list_prices.sku

@@ -12,6 +12,12 @@ stores as (
 
 ),
 
+phases as (  -- targets.md: the thresholds in force on each day
+
+    select * from {{ ref('int_store_thresholds') }}
+
+),
+
 traffic as (
 
     select * from {{ ref('int_daily_traffic') }}
@@ -118,7 +124,9 @@ joined as (
         cast(snapshots.skus_stockout as bigint) as skus_stockout,
         cast(snapshots.skus_low_cover as bigint) as skus_low_cover,
         snapshots.skus_selling_28d,
-        stores.daily_orders_min as daily_orders_target,
+        phase.daily_orders_min as daily_orders_target,
+        phase.conversion_rate_min as conversion_rate_target,
+        stores.goal_daily_orders,
         ad_days.ad_spend,
         ad_days.attributed_sales,
         customer_daily.repurchase_rate_30d,
@@ -126,6 +134,9 @@ joined as (
     from store_days
     inner join stores
         on store_days.store_id = stores.store_id
+    inner join phases as phase
+        on store_days.store_id = phase.store_id
+        and {{ in_phase('phase', 'store_days."date"') }}
     left join traffic
         on store_days.store_id = traffic.store_id
         and store_days."date" = traffic.traffic_date
@@ -192,7 +203,12 @@ final as (
         {{ safe_divide('ad_spend', 'net_sales') }} as ad_spend_share,
         {{ safe_divide('ad_spend', 'new_buyers') }} as new_buyer_cac,
         repurchase_rate_30d,
-        loyal_customers
+        loyal_customers,
+        conversion_rate_target,
+        case when conversion_rate_target > 0 then daily_orders_target / conversion_rate_target end
+            as visitors_needed,
+        case when conversion_rate_target > 0 then goal_daily_orders / conversion_rate_target end
+            as visitors_needed_for_goal
     from joined
 
 )

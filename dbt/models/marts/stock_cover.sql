@@ -13,7 +13,8 @@ sku_units as (
 
 stores as (
 
-    select store_id, cover_days_min from {{ ref('stg_stores') }}
+    -- targets.md: the cover_days_min in force on the row's date
+    select store_id, valid_from, valid_to, cover_days_min from {{ ref('int_store_thresholds') }}
 
 ),
 
@@ -65,6 +66,7 @@ demand as (
     from snapshots
     inner join stores
         on snapshots.store_id = stores.store_id
+        and {{ in_phase('stores', 'snapshots.snapshot_date') }}
     inner join units_28d
         on snapshots.store_id = units_28d.store_id
         and snapshots.sku = units_28d.sku

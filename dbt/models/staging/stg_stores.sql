@@ -30,7 +30,11 @@ renamed as (
         service_level_z,
         promo_lift,
         dead_stock_days,
-        promo_horizon_days
+        promo_horizon_days,
+        pacing_min,
+        budget_tolerance,
+        refund_rate_max,
+        goal_daily_orders
 
     from source
 

@@ -61,6 +61,7 @@ def generate(out: Path, *, stores: int = 3, days: int = 60, seed: int = 7, end_d
     n_files = n_rows = 0
     bad_cells: dict[str, list[str]] = {}
     hero_skus: dict[str, list[str]] = {}
+    volumes: dict[str, tuple[float, float]] = {}  # store -> (paid orders, visitors) per day: the plan's basis
     for index, profile in enumerate(chosen):
         store = simulate_store(profile, index, seed=seed, end_date=end_date, days=days)
         if profile.platform == "shopify" and (tips or free_shipping_codes):
@@ -70,6 +71,8 @@ def generate(out: Path, *, stores: int = 3, days: int = 60, seed: int = 7, end_d
             if tips:
                 add_tips(store.book, options)
         hero_skus[profile.id] = [store.catalogue.sku[i] for i in store.catalogue.hero_skus]
+        volumes[profile.id] = (float(np.median(store.plan.created_orders)) * (1 - UNPAID_SHARE),  # promo days aside
+                               float(np.median(store.plan.visitors)))
         exports = _WRITERS[profile.platform](store) + marketing.exports(store)
         for export in exports:
             relpath = _write(out, profile.id, export)
@@ -79,7 +82,7 @@ def generate(out: Path, *, stores: int = 3, days: int = 60, seed: int = 7, end_d
         n_rows += sum(e.rows for e in exports)
         log.info("generate: store %s (%s): %d files, %d rows, %d orders", profile.id, profile.platform,
                  len(exports), sum(e.rows for e in exports), len(store.book))
-    (out / "stores.yml").write_text(stores_yml(chosen, end_date, hero_skus), encoding="utf-8")
+    (out / "stores.yml").write_text(stores_yml(chosen, end_date, hero_skus, volumes=volumes, days=days), encoding="utf-8")
     start = end_date - timedelta(days=days - 1)
     return {"out": str(out), "stores": len(chosen), "store_ids": [p.id for p in chosen],
             "start_date": start.isoformat(), "end_date": end_date.isoformat(), "days": days, "seed": seed,

@@ -12,6 +12,18 @@ from storekpi.config import DEFAULT_PROMO_DAYS, DEFAULT_THRESHOLDS
 
 PLATFORM_CYCLE = ("shopify", "taobao", "generic")
 UPCOMING_PROMO_IN_DAYS = 10  # decision due 3 days after the last day
+# targets.md plan: the daily order target rises to daily_orders_min this many days before the last day (before it,
+# PLAN_EARLIER_FACTOR of it); monthly targets (for the months the period holds from their first day, and D's) are the
+# plan's volumes x MONTHLY_FACTOR, except the store whose
+# monthly orders target is out of reach (BEHIND_FACTOR: pacing_behind fires on the last day).
+PHASE_CHANGE_DAYS_BEFORE_END = 6
+PLAN_EARLIER_FACTOR = 0.8
+MONTHLY_FACTOR = 0.9
+BEHIND_FACTOR = 1.8
+BEHIND_STORE = "taobao"  # the platform of the store behind pace
+# ... and the store whose monthly ad budget is OVERRUN_FACTOR of what its campaigns spend (ad_budget_overrun fires)
+OVERRUN_STORE = "generic"
+OVERRUN_FACTOR = 0.7
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,8 @@ def profiles(count: int, orders_per_day: int | None, extra: tuple[str, ...] = ()
     return out
 
 
-def stores_yml(stores: list[StoreProfile], end_date: date, hero_skus: dict[str, list[str]] | None = None) -> str:
+def stores_yml(stores: list[StoreProfile], end_date: date, hero_skus: dict[str, list[str]] | None = None, *,
+               volumes: dict[str, tuple[float, float]] | None = None, days: int = 60) -> str:
     doc = {
         "defaults": {
             "timezone": "UTC",
@@ -123,6 +136,9 @@ def stores_yml(stores: list[StoreProfile], end_date: date, hero_skus: dict[str, 
         },
         "stores": [_store_entry(s, end_date, (hero_skus or {}).get(s.id, [])) for s in stores],
     }
+    if volumes:
+        for store, entry in zip(stores, doc["stores"]):
+            _plan(store, entry, end_date, days, volumes[store.id])
     head = ("# Demo store configuration written by `storekpi generate` (format: spec README, 'stores.yml').\n"
             "# All e-mail addresses use the reserved example.com domain.\n")
     return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
@@ -140,3 +156,31 @@ def _store_entry(store: StoreProfile, end_date: date, hero_skus: list[str]) -> d
         entry["cash_on_delivery"] = True
     entry["recipients"] = store.recipients
     return entry
+
+
+def _plan(store: StoreProfile, entry: dict, end_date: date, days: int, volume: tuple[float, float]) -> None:
+    """targets.md: a phase change inside the demo period, a long-term goal and monthly targets per month."""
+    change = end_date - timedelta(days=PHASE_CHANGE_DAYS_BEFORE_END)
+    entry["thresholds"] = {"daily_orders_min": max(1, round(store.daily_orders_min * PLAN_EARLIER_FACTOR))}
+    entry["targets"] = [{"from": change.isoformat(), "daily_orders_min": store.daily_orders_min}]
+    entry["goals"] = {"daily_orders": max(1, round(store.base_orders * 2))}
+    orders, visitors = volume
+    behind = store.platform == BEHIND_STORE
+    monthly = {}
+    first = end_date - timedelta(days=days - 1)
+    day = first if first.day == 1 else (first.replace(day=1) + timedelta(days=32)).replace(day=1)
+    day = min(day, end_date.replace(day=1))  # months the period holds whole from their start, and D's month
+    while day <= end_date:
+        month = day.replace(day=1)
+        days_in_month = ((month + timedelta(days=32)).replace(day=1) - month).days
+        monthly[month.strftime("%Y-%m")] = {
+            "orders": round(orders * days_in_month * (BEHIND_FACTOR if behind else MONTHLY_FACTOR)),
+            "visitors": round(visitors * days_in_month * MONTHLY_FACTOR),
+        }
+        if store.platform == OVERRUN_STORE:  # the demo's campaigns buy about a tenth of the visitors as clicks
+            from storekpi.generate.marketing import _CPC
+
+            monthly[month.strftime("%Y-%m")]["ad_budget"] = round(
+                visitors * 0.1 * _CPC.get(store.currency, 1.0) * days_in_month * OVERRUN_FACTOR)
+        day = (month + timedelta(days=32)).replace(day=1)
+    entry["monthly_targets"] = monthly

@@ -1,13 +1,17 @@
 -- marketing.md roas_below_target: a campaign-day with spend >= min_campaign_spend and roas < roas_min. Its own
 -- model producing kpi_alerts' columns (plus campaign); kpi_alerts unions it in.
-with stores as (
+with stores as (  -- one row per store and threshold phase (targets.md): the roas_min in force on the day
 
     select
-        store_id,
-        store_name || ' (' || store_id || ')' as store_label,
-        roas_min,
-        min_campaign_spend
-    from {{ ref('stg_stores') }}
+        stg_stores.store_id,
+        stg_stores.store_name || ' (' || stg_stores.store_id || ')' as store_label,
+        phase.valid_from,
+        phase.valid_to,
+        phase.roas_min,
+        phase.min_campaign_spend
+    from {{ ref('stg_stores') }} as stg_stores
+    inner join {{ ref('int_store_thresholds') }} as phase
+        on stg_stores.store_id = phase.store_id
 
 ),
 
@@ -37,7 +41,7 @@ final as (
             || {{ format_number('stores.roas_min') }} || '.' as message,
         campaigns.campaign
     from campaigns
-    inner join stores on campaigns.store_id = stores.store_id
+    inner join stores on campaigns.store_id = stores.store_id and {{ in_phase('stores', 'campaigns."date"') }}
     where campaigns.spend >= stores.min_campaign_spend
       and campaigns.roas < stores.roas_min
 
