@@ -71,6 +71,9 @@ def as_connection(warehouse: str | None) -> str | None:
     return CONNECTION_ID
 
 
+RESERVED_CATALOGS = frozenset({"main", "memory", "system", "temp"})  # a file named so cannot be attached
+
+
 @dataclass(frozen=True)
 class Target:
     """Where the published warehouse lives: `--warehouse` as given, a DuckDB file path or the id of the Airflow
@@ -125,6 +128,11 @@ class Target:
                 raise ConfigError(f"--warehouse: {self.path} is a folder, expected a DuckDB file path")
             if not self.path.parent.is_dir():
                 raise ConfigError(f"--warehouse: folder does not exist: {self.path.parent}")
+            if self.path.name.split(".")[0].lower() in RESERVED_CATALOGS:
+                raise ConfigError(f"--warehouse: {self.path.name}: DuckDB names a file's database after it, and "
+                                  f"{self.path.name.split('.')[0]!r} is one of its own names "
+                                  f"({', '.join(sorted(RESERVED_CATALOGS))}); choose another file name, "
+                                  "e.g. warehouse.duckdb")
         elif not urlparse(self.url).path.strip("/"):
             raise ConfigError(f"--warehouse: {self.display} names no database")
 

@@ -64,6 +64,13 @@ def test_warehouse_in_missing_folder(cli, tmp_path):
     assert "--warehouse" in result.stderr
 
 
+def test_warehouse_file_named_like_a_duckdb_catalog(cli, tmp_path):
+    result = cli(*_run_args(LANDING, tmp_path / "main.duckdb"))  # dbt's build failed on every model before
+    assert result.code == 2
+    assert "--warehouse" in result.stderr and "main.duckdb" in result.stderr
+    assert not (tmp_path / "main.duckdb").exists()
+
+
 def test_no_airflow_state_outside_the_state_folder(cli, tmp_path):
     """Usage errors are caught before Airflow starts: nothing is written anywhere."""
     cli(*_run_args(tmp_path / "nope", tmp_path / "w.duckdb"))
