@@ -331,3 +331,16 @@ def test_an_empty_warehouse_passes_with_freshness_warnings_only(tmp_path, config
     assert result.passed
     assert [key(r) for r in result.warnings] == [("freshness", "expect_exports_to_cover_run_date", "export_date")]
     assert result.warnings[0].unexpected_count == 4  # orders and traffic of shop and tmall
+
+
+@pytest.mark.parametrize(("phase_from", "passed"), [("2026-11-20", True), ("2026-11-21", False)])
+def test_quarantine_limit_is_the_one_in_force_on_d(tmp_path, wh, phase_from, passed):
+    """targets.md: a `targets` phase raising shop's max_quarantine_share to 0.10 counts from its date on only."""
+    from storekpi import config as config_module
+
+    path = tmp_path / "stores.yml"
+    path.write_text(sc.STORES_YML.replace(
+        "    currency: USD\n", f"    currency: USD\n    targets: [{{from: {phase_from}, max_quarantine_share: 0.10}}]\n"),
+        encoding="utf-8")
+    wh.execute(f"update audit.files set rows_quarantined = 2 where path = '{sc.SHOP_NEW}'")  # 2 of 20 = 10 %
+    assert gates(wh, config_module.load(path)).passed is passed

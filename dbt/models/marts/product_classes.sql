@@ -7,7 +7,8 @@ with product_daily as (
 
 stores as (
 
-    select store_id, dead_stock_days from {{ ref('stg_stores') }}
+    select store_id, dead_stock_days from {{ ref('int_store_thresholds') }} as phase
+    where {{ in_phase('phase', run_date()) }}  -- targets.md: the value in force on D
 
 ),
 

@@ -2,7 +2,8 @@
 -- SKU as of D (merchandising.md marts.promo_readiness).
 with stores as (
 
-    select store_id, promo_lift, promo_horizon_days from {{ ref('stg_stores') }}
+    select store_id, promo_lift, promo_horizon_days from {{ ref('int_store_thresholds') }} as phase
+    where {{ in_phase('phase', run_date()) }}  -- targets.md: the value in force on D
 
 ),
 

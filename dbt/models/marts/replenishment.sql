@@ -14,7 +14,9 @@ sku_units as (
 
 stores as (
 
-    select store_id, lead_time_days, review_days, service_level_z, hero_min_on_hand from {{ ref('stg_stores') }}
+    -- targets.md: the phases; each snapshot row takes the one in force on its date
+    select store_id, valid_from, valid_to, lead_time_days, review_days, service_level_z, hero_min_on_hand
+    from {{ ref('int_store_thresholds') }}
 
 ),
 
@@ -73,6 +75,7 @@ demand as (
     from cover
     inner join stores
         on cover.store_id = stores.store_id
+        and {{ in_phase('stores', 'cover."date"') }}
     inner join window_sums
         on cover.store_id = window_sums.store_id
         and cover.sku = window_sums.sku

@@ -161,8 +161,9 @@ order by 1, 2"""))
 
 
 # -- files and freshness ----------------------------------------------------------------------------------------
-def batch_files(wh: Warehouse, config: StoreConfig, batch_id: str) -> pd.DataFrame:
-    """audit.files rows not yet published, with each file's quarantined share and its store's allowed maximum."""
+def batch_files(wh: Warehouse, config: StoreConfig, batch_id: str, run_date: date) -> pd.DataFrame:
+    """audit.files rows not yet published, with each file's quarantined share and its store's allowed maximum
+    (the one in force on the run's date, targets.md)."""
     files = read(wh, f"""
 select
   path, store_id, dataset, status, reason, rows_in, rows_loaded, rows_quarantined,
@@ -170,7 +171,7 @@ select
 from audit.files
 where status <> 'forgotten' and {UNPUBLISHED}
 order by path""", [batch_id])
-    limits = {store.id: store.thresholds["max_quarantine_share"] for store in config.stores}
+    limits = {store.id: store.thresholds_on(run_date)["max_quarantine_share"] for store in config.stores}
     default = DEFAULT_THRESHOLDS["max_quarantine_share"]
     files["quarantined_share"] = files["quarantined_share"].astype(float)
     files["max_quarantine_share"] = files["store_id"].map(limits).fillna(default).astype(float)

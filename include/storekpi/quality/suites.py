@@ -88,7 +88,7 @@ def blocking_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_i
     stock = frames.stock_cover(wh)
     fractional = stock.loc[stock["on_hand"].isna() | (stock["on_hand"] % 1 != 0)].reset_index(drop=True)
     return [
-        Batch("files", "files", frames.batch_files(wh, config, batch_id), ["path", "store_id", "dataset"], [
+        Batch("files", "files", frames.batch_files(wh, config, batch_id, run_date), ["path", "store_id", "dataset"], [
             Check("expect_column_values_to_be_in_set", {"column": "status", "value_set": ["loaded"]}, FILES,
                   "status", BLOCKING, "every file of this run is loaded, none rejected", ("reason",)),
             Check("expect_column_pair_values_a_to_be_greater_than_b",
