@@ -8,7 +8,8 @@ with store_days as (
 
 stores as (
 
-    select store_id, loyal_min_orders from {{ ref('stg_stores') }}
+    -- targets.md: the phases; a spell is counted only on the days of the phase whose loyal_min_orders made it
+    select store_id, valid_from, valid_to, loyal_min_orders from {{ ref('int_store_thresholds') }}
 
 ),
 
@@ -75,11 +76,12 @@ spells as (
 
     select
         latest.store_id,
-        greatest(latest.paid_date, {{ add_days('latest.first_paid_date', 30) }}) as loyal_from,
+        greatest(latest.paid_date, {{ add_days('latest.first_paid_date', 30) }}, stores.valid_from) as loyal_from,
         least(
             coalesce({{ add_days('latest.next_paid_date', -1) }}, {{ run_date() }}),
             {{ add_days('latest.paid_date', 90) }},
-            {{ add_days('window_start.paid_date', 364) }}
+            {{ add_days('window_start.paid_date', 364) }},
+            coalesce({{ add_days('stores.valid_to', -1) }}, {{ run_date() }})
         ) as loyal_until
     from ranked as latest
     inner join stores

@@ -10,7 +10,8 @@ with orders as (
 
 stores as (
 
-    select store_id, loyal_min_orders from {{ ref('stg_stores') }}
+    select store_id, loyal_min_orders from {{ ref('int_store_thresholds') }} as phase
+    where {{ in_phase('phase', run_date()) }}  -- targets.md: the value in force on D
 
 ),
 
