@@ -48,10 +48,12 @@ def test_backfill_of_three_dates_equals_a_single_run_of_the_last(tmp_path):
         conf = {"landing": str(landing), "warehouse": cluster.warehouse_url, "outbox": str(tmp_path / "outbox"),
                 "reports": str(tmp_path / "reports")}
         # runs at 03:00 UTC on 11-19, 11-20 and 11-21 (D = the day before each): --to-date is a midnight, so the
-        # 11-21 run needs --to-date 11-22 (with 11-21 the backfill creates only two runs)
+        # 11-21 run needs --to-date 11-22 (with 11-21 the backfill creates only two runs); a backfill has its own
+        # max_active_runs (default 10), not the DAG's: runs of one warehouse must not overlap (docs/operations.md)
         created = subprocess.run(
             [sys.executable, "-m", "airflow", "backfill", "create", "--dag-id", DAG_ID,
-             "--from-date", "2026-11-19", "--to-date", "2026-11-22", "--dag-run-conf", json.dumps(conf)],
+             "--from-date", "2026-11-19", "--to-date", "2026-11-22", "--max-active-runs", "1",
+             "--dag-run-conf", json.dumps(conf)],
             env=cluster.env(), cwd=cluster.workdir, capture_output=True, text=True, timeout=180)
         assert created.returncode == 0, created.stdout[-2000:] + created.stderr[-3000:]
         cluster.unpause(DAG_ID)  # a backfill runs like the scheduler's own runs: only for an unpaused DAG
