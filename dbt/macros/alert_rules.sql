@@ -118,3 +118,7 @@
         {%- endfor %}
     {%- endfor %}
 {%- endmacro %}
+{#- How alert messages name a store: "<name> (<id>)". -#}
+{% macro store_label(name='store_name', id='store_id') -%}
+    {{ name }} || ' (' || {{ id }} || ')'
+{%- endmacro %}

@@ -2,7 +2,7 @@
 -- budget_tolerance). Fires on D only; owner, severity and wording are in dbt_project.yml `alert_rules`.
 with stores as (
 
-    select store_id, store_name || ' (' || store_id || ')' as store_label from {{ ref('stg_stores') }}
+    select store_id, {{ store_label() }} as store_label from {{ ref('stg_stores') }}
 
 ),
 

@@ -3,7 +3,7 @@
 -- wording of the rule are in dbt_project.yml `alert_rules`.
 with stores as (
 
-    select store_id, store_name || ' (' || store_id || ')' as store_label
+    select store_id, {{ store_label() }} as store_label
     from {{ ref('stg_stores') }}
 
 ),

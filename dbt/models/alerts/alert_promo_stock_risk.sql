@@ -2,7 +2,7 @@
 -- the promo day is at most 7 days away. The rule's row is in dbt_project.yml `alert_rules`.
 with stores as (
 
-    select store_id, store_name || ' (' || store_id || ')' as store_label from {{ ref('stg_stores') }}
+    select store_id, {{ store_label() }} as store_label from {{ ref('stg_stores') }}
 
 ),
 
