@@ -6,6 +6,7 @@ keeps every mart as it was (each mart joins the phase holding its row's date).""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from storekpi import config, pipeline, schema
 from storekpi.warehouse import Target, Warehouse
@@ -68,3 +69,12 @@ def test_phases_goals_and_monthly_targets_as_written(tmp_path):
     assert targets == {("a", "orders"): 100, ("a", "ad_budget"): 3000, ("b", "orders"): 900, ("b", "ad_budget"): 3000}
     assert set(str(m)[:10] for m in raw["monthly_targets"]["month"]) == {date(2026, 11, 1).isoformat()}
     assert raw["stores"].set_index("store_id")["goal_daily_orders"].tolist() == [200, 200]
+
+
+def test_dbt_staging_lists_every_threshold_column():
+    """stg_stores and stg_store_thresholds take their threshold columns from one macro: it must name each one."""
+    import re
+
+    macro = (Path(__file__).resolve().parents[2] / "dbt" / "macros" / "threshold_columns.sql").read_text()
+    listed = re.findall(r"'([a-z_]+)'", macro.split("return(", 1)[1])
+    assert listed == schema.THRESHOLD_COLUMNS

@@ -3,24 +3,7 @@ select
         store_id,
         valid_from,
         valid_to,
-        conversion_rate_min,
-        positive_review_rate_min,
-        daily_orders_min,
-        cover_days_min,
-        discount_floor,
-        max_quarantine_share,
-        roas_min,
-        min_campaign_spend,
-        loyal_min_orders,
-        hero_min_on_hand,
-        lead_time_days,
-        review_days,
-        service_level,
-        service_level_z,
-        promo_lift,
-        dead_stock_days,
-        promo_horizon_days,
-        pacing_min,
-        budget_tolerance,
-        refund_rate_max
+        {%- for column in threshold_columns() %}
+        {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
 from {{ source('raw', 'store_thresholds') }}
