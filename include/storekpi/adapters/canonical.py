@@ -5,7 +5,8 @@ one for PostgreSQL) with the parsers installed once, as temporary macros. Per un
 files of a Taobao orders folder, whose order and line reports are checked against each other) it keeps temporary
 tables, dropped when the next unit `start`s. Steps:
 
-1. `stage` each file: `reading.load` puts its cells in the connection; one statement cleans them, types them with
+1. `stage` each file (a clean plain CSV is typed while `load`ing it, straight from DuckDB's reader:
+   `_stage_direct`): `reading.prepare` puts its cells in the connection; one statement cleans them, types them with
    the parsers of `parsing`, hashes personal identifiers into customer_key, computes the entity key and finds each
    row's first failing row check; only when some row failed, a second one writes the failures to `errors`.
 2. `build`: checks across rows (duplicate_conflict, orphan_line / order_without_lines, incomplete_order), then each

@@ -5,8 +5,9 @@ Parquet, anything else is delimited text (comma or tab, told by the header row).
 without BOM), UTF-16 with BOM, or GB18030 (a superset of GBK), and re-encoded as UTF-8 for Arrow's CSV reader.
 
 `load` puts a file's cells into a DuckDB connection for `canonical`. The common case, a plain CSV (uncompressed
-UTF-8, header on the first line, one record per line), is read by DuckDB's own parallel CSV reader straight into a
-temporary table: the cells never pass through Python, and a large export costs one copy instead of three. Every
+UTF-8, header on the first line, one record per line), is read by DuckDB's own parallel CSV reader: the cells never
+pass through Python. `prepare` leaves it unread, so `canonical` can type it straight from the reader and read its
+cells into a temporary table (`materialise`) only when it needs them. Every
 other file (gzip, xlsx, Parquet, GB18030, title lines, values spanning lines, malformed rows) is read by
 `read_source` into Arrow and registered as a view.
 
