@@ -273,3 +273,32 @@ def test_google_total_rows_only_when_they_have_no_day(wh, landing):
     assert [r[:3] for r in _quarantine(wh, path)] == [(4, "missing_required", "Campaign")]
     assert _audit(wh, path)["rows_in"] == 2
     _accounted(wh)
+
+
+# -- Meta's Day breakdown: a `Day` column besides or instead of the report period ----------------------------
+def test_meta_day_breakdown_rows_are_daily_whatever_the_report_period(wh, landing):
+    # Reporting starts/ends span the whole report (3 days) on every row; `Day` is the row's day
+    path = landing.add("shop_us", "ad_spend", "2026-11-19", "meta.csv", REAL / "meta_ads_by_day.csv")
+    run(wh, landing)
+    assert _spend(wh) == [("2026-11-17", "BF Prospecting", 1234.56), ("2026-11-18", "BF Prospecting", 200.0),
+                          ("2026-11-18", "BF Retargeting", 50.0)]
+    assert wh.query("select distinct ad_platform, currency from raw.ad_spend") == [("meta_ads", "USD")]
+    assert [r[:3] for r in _quarantine(wh, path)] == [(5, "missing_required", "Day")]
+    _accounted(wh)
+
+
+def test_meta_export_with_day_instead_of_the_report_period(wh, landing):
+    text = ("Day,Campaign name,Amount spent (USD),Impressions,Link clicks,Purchases,Purchases conversion value\n"
+            "2026-11-18,BF Prospecting,\"1,234.56\",45012,900,12,\"2,469.12\"\n")
+    landing.add("shop_us", "ad_spend", "2026-11-19", "meta.csv", text)
+    run(wh, landing)
+    assert _spend(wh) == [("2026-11-18", "BF Prospecting", 1234.56)]
+    _accounted(wh)
+
+
+def test_meta_multi_day_row_without_day_stays_not_daily(wh, landing):
+    text = (REAL / "meta_ads_by_day.csv").read_text().replace('"Day",', '"Day_",')  # no Day column any more
+    path = landing.add("shop_us", "ad_spend", "2026-11-19", "meta.csv", text)
+    run(wh, landing)
+    assert {r[1] for r in _quarantine(wh, path)} == {"not_daily"}
+    assert wh.query("select count(*) from raw.ad_spend")[0][0] == 0

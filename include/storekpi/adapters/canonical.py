@@ -5,7 +5,8 @@ one for PostgreSQL) with the parsers installed once, as temporary macros. Per un
 files of a Taobao orders folder, whose order and line reports are checked against each other) it keeps temporary
 tables, dropped when the next unit `start`s. Steps:
 
-1. `stage` each file: `reading.load` puts its cells in the connection; one statement cleans them, types them with
+1. `stage` each file (a clean plain CSV is typed while `load`ing it, straight from DuckDB's reader:
+   `_stage_direct`): `reading.prepare` puts its cells in the connection; one statement cleans them, types them with
    the parsers of `parsing`, hashes personal identifiers into customer_key, computes the entity key and finds each
    row's first failing row check; only when some row failed, a second one writes the failures to `errors`.
 2. `build`: checks across rows (duplicate_conflict, orphan_line / order_without_lines, incomplete_order), then each
@@ -61,6 +62,8 @@ class Staged:
     groups: str | None = None  # table of entity keys (see `Workbench._duplicate_conflicts`)
     skipped: list[tuple[int, str | None]] = field(default_factory=list)  # summary rows: (row number, label)
     repeats: bool = True  # some entity key appears on more than one typed row (`Workbench._stats`)
+    direct: bool = False  # typed straight from the file (`Workbench._stage_direct`): `typed` is a view
+    deferred: SourceRows | None = None  # with `direct`, until `src` is read (only when needed: `_cells`)
 
     def note(self) -> str | None:
         """What `audit.files.message` says about a loaded file: the summary rows skipped, if any."""
@@ -101,6 +104,7 @@ class Workbench:
         self._day_first: bool | None = None  # how the file being staged writes d/m/yyyy dates (`_file_traits`)
         self._messy: set[str] = set()  # fields of the file being staged whose numbers carry separators or signs
         self._relations: list[str] = []  # loaded files of the current unit, released by `start`
+        self._pending: Staged | None = None  # typed by `load` (`_stage_direct`), handed out by `stage`
         parsing.install(con)
         con.execute(f"""create or replace temp table {ERRORS} (_file varchar, _row_number integer,
                         priority integer, reason varchar, column_name varchar, message varchar)""")
@@ -130,10 +134,13 @@ class Workbench:
     def _clear(self) -> None:
         for name in self._relations:
             reading.release(self.con, name)
-        tables = [t for s in self.staged for t in (s.typed, s.groups) if t]
-        self.con.execute("".join(f"drop table if exists {t}; " for t in (*tables, BAD))
+        staged = self.staged + ([self._pending] if self._pending else [])
+        direct = [s.typed for s in staged if s.direct]  # a view over `<typed>_rows` (`_stage_direct`)
+        tables = [t for s in staged for t in (s.typed, s.groups) if t and t not in direct]
+        self.con.execute("".join(f"drop view if exists {t}; drop table if exists {t}_rows; " for t in direct)
+                         + "".join(f"drop table if exists {t}; " for t in (*tables, BAD))
                          + f"drop view if exists {ORDER_ROWS}")
-        self._relations, self.staged = [], []
+        self._relations, self.staged, self._pending = [], [], None
 
     def _run(self, sql: str) -> int:
         """Execute; the statement's count (rows created or inserted, or a count(*))."""
@@ -151,31 +158,25 @@ class Workbench:
         """The file's cells, ready to `stage` (raises `reading.FileRejected`)."""
         name = f"_sk_src{len(self._relations)}"
         self._relations.append(name)
-        return reading.load(self.con, path, layouts, relpath, name)
+        rows = reading.prepare(self.con, path, layouts, relpath, name)
+        if rows.deferred is not None:  # a plain CSV: typed now, straight from the file, when it is clean
+            self._pending = self._stage_direct(rows, relpath)
+            if self._pending is None:
+                rows = reading.materialise(self.con, rows, name)
+        return rows
 
     def stage(self, rows: SourceRows, relpath: str) -> Staged:
+        if self._pending is not None and self._pending.relpath == relpath:
+            staged, self._pending = self._pending, None
+            self.staged.append(staged)
+            return staged
         index = len(self.staged)
         staged = Staged(relpath, rows.layout, self._relations[-1], f"_sk_t{index}", rows.headers,
                         "sk_clean_plain" if rows.simple_cells else "sk_clean")
         self.staged.append(staged)
-        fields = rows.layout.fields
         self._day_first, self._messy = self._file_traits(staged)
         checks = self._row_checks(staged)
-        first_failed = "case " + " ".join(f"when {cond} then {p}" for p, _, _, cond, _ in checks) + " end" \
-            if checks else "cast(null as integer)"
-        blank = " and ".join(f"{_q(_text_column(rows.layout.field(n)))} is null"
-                             for n in rows.layout.blank_when_empty) or "false"
-        if rows.layout.blank_when_empty:
-            first_failed = f"case when {blank} then null else {first_failed} end"
-        cells = ", ".join(f"{self._cell(fld, staged)} as {_q(fld.name)}" for fld in fields)
-        read = self._run(f"""
-            create temp table {staged.typed} as
-            with cells as (select _row_number, {cells} from {staged.src}),
-                 typed as (select _row_number, {", ".join(self._typed(f) for f in fields)} from cells)
-            select _row_number, {", ".join(_q(f.name) for f in fields)}, {self._key(rows.layout)} as _key,
-                   {first_failed} as _p, {blank} as _blank{self._labelled(rows.layout)}
-            from typed
-        """)
+        read = self._run(f"create temp table {staged.typed} as {self._typing(staged, checks, staged.src)}")
         failed, staged.repeats, summaries = self._stats(staged)
         if summaries:
             read -= self._skip_summaries(staged)
@@ -191,6 +192,70 @@ class Workbench:
             self.errors += len(rows.broken)
         staged.rows_in = read + len(rows.broken)
         return staged
+
+    def _typing(self, staged: Staged, checks: list, source: str, numbered: bool = True) -> str:
+        """The SELECT of the typed rows from the cells in `source`: typed fields, `_key`, the priority of the first
+        failed row check (`_p`), `_blank` and the summary label; `_row_number` first when `numbered`."""
+        layout = staged.layout
+        first_failed = "case " + " ".join(f"when {cond} then {p}" for p, _, _, cond, _ in checks) + " end" \
+            if checks else "cast(null as integer)"
+        blank = " and ".join(f"{_q(_text_column(layout.field(n)))} is null" for n in layout.blank_when_empty) \
+            or "false"
+        if layout.blank_when_empty:
+            first_failed = f"case when {blank} then null else {first_failed} end"
+        cells = ", ".join(f"{self._cell(fld, staged)} as {_q(fld.name)}" for fld in layout.fields)
+        number = "_row_number, " if numbered else ""
+        return f"""
+            with cells as (select {number}{cells} from {source}),
+                 typed as (select {number}{", ".join(self._typed(f) for f in layout.fields)} from cells)
+            select {number}{", ".join(_q(f.name) for f in layout.fields)}, {self._key(layout)} as _key,
+                   {first_failed} as _p, {blank} as _blank{self._labelled(layout)}
+            from typed
+        """
+
+    def _stage_direct(self, rows: SourceRows, relpath: str) -> Staged | None:
+        """A plain CSV (`reading.prepare`) typed straight from DuckDB's reader, without a table of its cells: the
+        usual case costs one copy of the file fewer. Kept when the file is all it promised (one record per line, no
+        malformed row), every row passes its row checks and no row may be a summary; otherwise nothing is left
+        behind, None is returned and the file is staged from its cells like any other. The messy-number sample is
+        the file's first records (`SourceRows.sample`); the order of d/m/yyyy dates needs every row, and is not
+        decided here: such a date fails its check when typed as if the file had none (day_first None), so a file
+        holding one is always staged the usual way. The typed rows are numbered by their order in the table, which
+        is the file's (no row of it is ever deleted: summary rows send the file the usual way too)."""
+        import duckdb
+
+        index = len(self.staged)
+        staged = Staged(relpath, rows.layout, self._relations[-1], f"_sk_t{index}", rows.headers,
+                        "sk_clean_plain" if rows.simple_cells else "sk_clean", direct=True, deferred=rows)
+        sample = f"{staged.typed}_sample"
+        self.con.register(sample, rows.sample)
+        try:
+            self._day_first, self._messy = None, self._number_traits(staged, sample, limit=None)
+        finally:
+            self.con.unregister(sample)
+        checks = self._row_checks(staged)
+        try:
+            read = self._run(f"create temp table {staged.typed}_rows as "
+                             f"{self._typing(staged, checks, f'({rows.cells_sql()})', numbered=False)}")
+        except duckdb.Error:  # a malformed record: read the usual way, which says where
+            return None
+        self.con.execute(f"create temp view {staged.typed} as select cast(rowid + 2 as integer) as _row_number, * "
+                         f"from {staged.typed}_rows")  # the header is line 1
+        failed, staged.repeats, summaries = self._stats(staged)
+        if read != rows.deferred.records or failed or summaries:
+            self.con.execute(f"drop view {staged.typed}; drop table {staged.typed}_rows")
+            return None
+        staged.rows_in = read
+        return staged
+
+    def _cells(self, staged: Staged) -> str:
+        """The relation of a staged file's cells, read now if it was typed without them (`_stage_direct`)."""
+        if staged.deferred is not None:
+            rows = reading.materialise(self.con, staged.deferred, staged.src)
+            if rows.deferred is not None or rows.table is not None:
+                raise RuntimeError(f"{staged.relpath}: changed while it was being read; run again")
+            staged.deferred = None
+        return staged.src
 
     def _skip_summaries(self, staged: Staged) -> int:
         """Removes the report's summary rows (`base.Summary`) from the typed rows before any check: they are not
@@ -234,8 +299,7 @@ class Workbench:
         speed only (both parsers give the same value for every cell), so a sample decides."""
         dates = [_q(f.name) for f in staged.layout.fields
                  if f.kind in ("timestamp", "date") and f.name in staged.headers]
-        numbers = [f for f in staged.layout.fields if f.kind in parsing.NUMERIC and not f.from_header
-                   and (f.name in staged.headers or f.fallback in staged.headers)]
+        numbers = self._numeric_fields(staged)
         if not dates and not numbers:
             return None, set()
         parts = []  # one statement, two scans: every row's dates (filtered first), the first rows' numbers
@@ -245,11 +309,7 @@ class Workbench:
             slashed = " or ".join(f"contains({c}, '/') or contains({c}, '.')" for c in dates)
             parts.append(f"(select max(greatest({first}, 0)) from {staged.src} where {slashed})")
         if numbers:
-            tests = [" or ".join(parsing.messy_test(_q(n)) for n in (f.name, f.fallback) if n in staged.headers)
-                     for f in numbers]
-            columns = sorted({_q(n) for f in numbers for n in (f.name, f.fallback) if n in staged.headers})
-            parts.append(f"""(select [{", ".join(f"coalesce(bool_or({t}), false)" for t in tests)}]
-                              from (select {", ".join(columns)} from {staged.src} limit {MESSY_SAMPLE}))""")
+            parts.append(self._messy_sample(staged, numbers, staged.src, MESSY_SAMPLE))
         found = list(self.con.execute(f"select {', '.join(parts)}").fetchall()[0])
         largest = found.pop(0) if dates else None
         flags = found.pop(0) if numbers else []
@@ -258,6 +318,29 @@ class Workbench:
             return None, messy
         order = self.ctx.store.date_order
         return (order == "dmy" if order else largest > 12), messy
+
+    @staticmethod
+    def _numeric_fields(staged: Staged) -> list[Field]:
+        return [f for f in staged.layout.fields if f.kind in parsing.NUMERIC and not f.from_header
+                and (f.name in staged.headers or f.fallback in staged.headers)]
+
+    @staticmethod
+    def _messy_sample(staged: Staged, numbers: list[Field], source: str, limit: int | None) -> str:
+        """A subquery: per numeric field, whether a cell of the sample carries a thousands separator or a sign."""
+        tests = [" or ".join(parsing.messy_test(_q(n)) for n in (f.name, f.fallback) if n in staged.headers)
+                 for f in numbers]
+        columns = sorted({_q(n) for f in numbers for n in (f.name, f.fallback) if n in staged.headers})
+        cut = f" limit {limit}" if limit else ""
+        return f"""(select [{", ".join(f"coalesce(bool_or({t}), false)" for t in tests)}]
+                    from (select {", ".join(columns)} from {source}{cut}))"""
+
+    def _number_traits(self, staged: Staged, sample: str, limit: int | None) -> set[str]:
+        """The numeric fields typed with the `_messy` parsers, from a sample relation (see `_file_traits`)."""
+        numbers = self._numeric_fields(staged)
+        if not numbers:
+            return set()
+        flags = self.con.execute(f"select {self._messy_sample(staged, numbers, sample, limit)}").fetchall()[0][0]
+        return {f.name for f, flag in zip(numbers, flags) if flag}
 
     def _stats(self, staged: Staged) -> tuple[int, bool, int]:
         """Typed rows with a failed row check; whether an entity key repeats (else no duplicate can conflict);
@@ -285,7 +368,7 @@ class Workbench:
         self.errors += self._run(f"""
             insert into {ERRORS}
             select {staged.file}, _row_number, _p, {case(1)}, {case(2)}, {case(4)}
-            from (select t.*{texts} from {staged.typed} t join {staged.src} s using (_row_number)
+            from (select t.*{texts} from {staged.typed} t join {self._cells(staged)} s using (_row_number)
                   where t._p is not null)
         """)
 
@@ -638,11 +721,12 @@ class Workbench:
         if not self.errors:
             return None
         raw_values = []
-        for s in self.staged:  # raw values of the quarantined rows only
+        files = {f for (f,) in self.con.execute(f"select distinct _file from {BAD}").fetchall()}
+        for s in (s for s in self.staged if s.relpath in files):  # raw values of the quarantined rows only
             pairs = [f"{literal(s.headers[f.name])}, {_q(f.name)}" for f in s.layout.fields
                      if not f.personal and not f.from_header and f.name in s.headers]
             json = f"cast(json_object({', '.join(pairs)}) as varchar)" if pairs else "cast(null as varchar)"
-            raw_values.append(f"select {s.file} as _file, _row_number, {json} as raw_values from {s.src} "
+            raw_values.append(f"select {s.file} as _file, _row_number, {json} as raw_values from {self._cells(s)} "
                               f"semi join (select _row_number from {BAD} where _file = {s.file}) b using (_row_number)")
         raw_json = " union all ".join(raw_values) or \
             "select null::varchar as _file, null::integer as _row_number, null::varchar as raw_values"

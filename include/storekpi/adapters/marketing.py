@@ -6,6 +6,8 @@ Meta), so every store accepts every ad layout. Traffic-source layouts follow the
 
 from __future__ import annotations
 
+import dataclasses
+
 from storekpi.adapters.base import Field, Layout, Summary
 
 _NONNEG = {"non_negative": True}
@@ -110,6 +112,18 @@ META_ADS = Layout(
     summary=Summary(unnamed="campaign", sums="spend"),
 )
 
+# The same export broken down by day (Ads Manager's Breakdown > By time > Day): a `Day` column carries each row's
+# day, while `Reporting starts` / `Reporting ends`, when present, span the whole report period on every row. Such a
+# row is that day's row, not a multi-day one (docs/decisions.md "Meta's Day breakdown"). The period columns are read
+# but not checked, so this layout matches more columns than META_ADS whenever `Day` is there, and wins.
+META_ADS_BY_DAY = dataclasses.replace(
+    META_ADS, name="Meta Ads Manager export broken down by day",
+    fields=(Field("date", ("Day",), kind="date", required=True, future_check=True),
+            Field("period_start", ("Reporting starts",), optional=True),
+            Field("period_end", ("Reporting ends",), optional=True),
+            *(f for f in META_ADS.fields if f.name not in ("date", "date_end"))),
+)
+
 GENERIC_ADS = Layout(
     "generic", "ad_spend", "ad spend",
     fields=(
@@ -126,7 +140,7 @@ GENERIC_ADS = Layout(
     key=("date", "ad_platform", "campaign"), entity="campaign-day",
 )
 
-AD_SPEND = (ALIMAMA, GOOGLE_ADS, META_ADS, GENERIC_ADS)
+AD_SPEND = (ALIMAMA, GOOGLE_ADS, META_ADS_BY_DAY, META_ADS, GENERIC_ADS)
 TRAFFIC_SOURCES = {
     "shopify": (SHOPIFY_SOURCES, GENERIC_SOURCES),
     "taobao": (SYCM_SOURCES, GENERIC_SOURCES),

@@ -5,8 +5,9 @@ Parquet, anything else is delimited text (comma or tab, told by the header row).
 without BOM), UTF-16 with BOM, or GB18030 (a superset of GBK), and re-encoded as UTF-8 for Arrow's CSV reader.
 
 `load` puts a file's cells into a DuckDB connection for `canonical`. The common case, a plain CSV (uncompressed
-UTF-8, header on the first line, one record per line), is read by DuckDB's own parallel CSV reader straight into a
-temporary table: the cells never pass through Python, and a large export costs one copy instead of three. Every
+UTF-8, header on the first line, one record per line), is read by DuckDB's own parallel CSV reader: the cells never
+pass through Python. `prepare` leaves it unread, so `canonical` can type it straight from the reader and read its
+cells into a temporary table (`materialise`) only when it needs them. Every
 other file (gzip, xlsx, Parquet, GB18030, title lines, values spanning lines, malformed rows) is read by
 `read_source` into Arrow and registered as a view.
 
@@ -91,16 +92,45 @@ class SourceRows:
     broken: list[BrokenRow] = field(default_factory=list)  # lines not read as records (few)
     expected_fields: int = 0
     simple_cells: bool = False  # cells need only spaces trimmed: no tab, lone CR, no-break/ideographic space, ="…"
+    deferred: _PlainCsv | None = None  # a plain CSV `prepare` did not read yet (`cells_sql`, `materialise`)
+    sample: pa.Table | None = None  # with `deferred`: the cells of its first records, read from the file's head
+
+    def cells_sql(self) -> str:
+        """With `deferred`: a SELECT of the file's cells in file order, as `materialise` would read them, without
+        `_row_number` (the records are the lines after the header, checked by their count)."""
+        return _plain_select(self.deferred)
 
 
 def load(con, path: Path, layouts: tuple[Layout, ...], label: str, name: str) -> SourceRows:
     """Make the file's cells the relation `name` of DuckDB connection `con`: `_row_number` plus one text column per
     matched field, as read. Raises FileRejected like `read_source`; `release` drops what this created."""
+    rows = prepare(con, path, layouts, label, name)
+    return materialise(con, rows, name) if rows.deferred else rows
+
+
+def prepare(con, path: Path, layouts: tuple[Layout, ...], label: str, name: str) -> SourceRows:
+    """Like `load`, except that a plain CSV is not read yet: its `deferred` says how DuckDB reads it, so `canonical`
+    can type its cells straight from the file (one copy fewer) and `materialise` them only when it needs them."""
     check_size(path, label)
     plain = _plain_csv(path, layouts, label)
-    if plain is not None and _load_plain(con, path, plain, name):
+    if plain is not None:
+        plain.path, plain.layouts = path, layouts
+        plain.rows.deferred = plain
+        plain.rows.sample = _sample(path, plain)
         return plain.rows
     rows = read_source(path, layouts, label)
+    con.register(name, rows.table)
+    return rows
+
+
+def materialise(con, rows: SourceRows, name: str) -> SourceRows:
+    """The cells of a `prepare`d plain CSV as the relation `name`; the rows now behind it (`read_source`'s when the
+    file is not plain after all)."""
+    plain = rows.deferred
+    if _load_plain(con, plain.path, plain, name):
+        rows.deferred = None
+        return rows
+    rows = read_source(plain.path, plain.layouts, plain.label)
     con.register(name, rows.table)
     return rows
 
@@ -509,6 +539,9 @@ class _PlainCsv:
     columns: dict[str, int]  # field -> column index
     width: int
     records: int  # data records, if every record is one line
+    label: str = ""
+    path: Path | None = None  # set by `prepare`, with the layouts it was given
+    layouts: tuple[Layout, ...] = ()
 
 
 def _plain_csv(path: Path, layouts: tuple[Layout, ...], label: str) -> _PlainCsv | None:
@@ -534,7 +567,7 @@ def _plain_csv(path: Path, layouts: tuple[Layout, ...], label: str) -> _PlainCsv
     rows = SourceRows(layout, None, {f: headers[i] for f, i in columns.items()},
                       "tsv" if delimiter == "\t" else "csv", encoding, expected_fields=len(headers),
                       simple_cells=simple)
-    return _PlainCsv(rows, delimiter, columns, len(headers), newlines - ends_with_newline)
+    return _PlainCsv(rows, delimiter, columns, len(headers), newlines - ends_with_newline, label)
 
 
 def _scan(path: Path) -> tuple[int, bool, bool] | None:
@@ -619,18 +652,8 @@ def _load_plain(con, path: Path, plain: _PlainCsv, name: str) -> bool:
     differs from the line count), which `read_source` maps exactly."""
     import duckdb
 
-    from storekpi.adapters.parsing import literal
-
-    types = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(plain.width))
-    select = ", ".join(f'c{i} as "{field_name}"' for field_name, i in plain.columns.items())
-    # every column: DuckDB applies force_not_null by position among the columns it reads
-    keep = ", ".join(f"'c{i}'" for i in range(plain.width))
-    try:  # empty cells as '' like Arrow's reader, so quarantine's raw values do not depend on the path taken
-        records = con.execute(f"""
-            create temp table {name}_cells as select {select}
-            from read_csv({literal(str(path))}, columns={{{types}}}, header=true, auto_detect=false,
-                          delim={literal(plain.delimiter)}, quote='"', escape='"', strict_mode=true,
-                          force_not_null=[{keep}], buffer_size={CSV_BUFFER})""").fetchall()[0][0]
+    try:
+        records = con.execute(f"create temp table {name}_cells as {_plain_select(plain)}").fetchall()[0][0]
         plain_after_all = records == plain.records
     except duckdb.Error:
         plain_after_all = False
@@ -640,6 +663,38 @@ def _load_plain(con, path: Path, plain: _PlainCsv, name: str) -> bool:
     con.execute(f"create temp view {name} as select cast(rowid + 2 as integer) as {ROW_NUMBER}, * "  # header: 1
                 f"from {name}_cells")
     return True
+
+
+def _plain_select(plain: _PlainCsv) -> str:
+    """DuckDB's read of a plain CSV: the mapped columns as text, in file order. Empty cells read as '' like Arrow's
+    reader, so quarantine's raw values do not depend on the path taken."""
+    from storekpi.adapters.parsing import literal
+
+    types = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(plain.width))
+    select = ", ".join(f'c{i} as "{field_name}"' for field_name, i in plain.columns.items())
+    # every column: DuckDB applies force_not_null by position among the columns it reads
+    keep = ", ".join(f"'c{i}'" for i in range(plain.width))
+    return f"""select {select}
+        from read_csv({literal(str(plain.path))}, columns={{{types}}}, header=true, auto_detect=false,
+                      delim={literal(plain.delimiter)}, quote='"', escape='"', strict_mode=true,
+                      force_not_null=[{keep}], buffer_size={CSV_BUFFER})"""
+
+
+def _sample(path: Path, plain: _PlainCsv, records: int = 1_000) -> pa.Table:
+    """The mapped cells of a plain CSV's first `records` records, from its head (a record cut by the end of the head
+    is left out): the sample that picks number parsers (`canonical.Workbench._stage_direct`)."""
+    with path.open("rb") as fh:
+        head = fh.read(HEAD_BYTES).removeprefix(codecs.BOM_UTF8)
+    lines = head.split(b"\n")[1:records + 1]
+    if len(head) == HEAD_BYTES and len(lines) <= records:
+        lines = lines[:-1]
+    text = b"\n".join(lines).decode("utf-8", errors="replace")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=plain.delimiter))
+    except csv.Error:  # a lone CR inside a cell: no sample (the plain parsers give the same values, a bit slower)
+        rows = []
+    return pa.table({name: pa.array([r[i] if i < len(r) else "" for r in rows], pa.string())
+                     for name, i in plain.columns.items()})
 
 
 # -- xlsx -------------------------------------------------------------------------------------------------------
