@@ -7,8 +7,8 @@ path operators use); the smoke sizes run the pipeline steps in one child process
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -55,13 +55,34 @@ def _landing(root: Path, sizes: Sizes, per_day: int) -> Path:
                             end_date=END_DATE)
 
 
-class StepMemory:
-    """Samples the run's resident memory and charges it to the running task, read from the run summary (each task
-    records its seconds there when it finishes, so the running one is the first step not yet recorded)."""
+_STEP_LINE = re.compile(r"step=(\w+) status=(started|done) run=\S+(?: date=\S+)?(?: seconds=([\d.]+))?")
 
-    def __init__(self, runs: Path):
-        self.runs = runs
-        self.before = set(runs.glob("*.json"))
+
+def step_seconds(log: Path) -> tuple[dict[str, float], str | None]:
+    """(seconds of each finished step, the step running now) from the run's log, where every step logs its start
+    and end (`pipeline.run_step`)."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return {}, None
+    done: dict[str, float] = {}
+    running = None
+    for name, status, seconds in _STEP_LINE.findall(text):
+        if status == "started":
+            running = name
+        else:
+            done[name] = float(seconds)
+            running = None if running == name else running
+    return done, running
+
+
+class StepMemory:
+    """Samples the run's resident memory and charges it to the running task, read from the run's log (each step
+    logs when it starts and ends)."""
+
+    def __init__(self, logs: Path):
+        self.logs = logs
+        self.before = set(logs.glob("*.log"))
         self.peak: dict[str, float] = {}
 
     def __call__(self, pid: int) -> None:
@@ -70,13 +91,12 @@ class StepMemory:
         self.peak[step] = max(self.peak.get(step, 0.0), rss)
 
     def _running(self) -> str:
-        new = [p for p in self.runs.glob("*.json") if p not in self.before]
-        try:
-            done = json.loads(new[0].read_text()).get("task_seconds", {}) if new else {}
-        except (OSError, ValueError):  # caught mid-replace: try again next sample
-            done = {}
-        if not new:  # the CLI writes the summary before it starts Airflow
+        new = [p for p in self.logs.glob("*.log") if p not in self.before]
+        if not new:  # the CLI opens the run's log before it starts Airflow
             return "CLI start-up"
+        done, running = step_seconds(new[0])
+        if running:
+            return running
         from storekpi.pipeline import STEPS
 
         return next((s.__name__ for s in STEPS if s.__name__ not in done), "after the last task")
@@ -90,18 +110,18 @@ def _run(landing: Path, root: Path, home: Path, sizes: Sizes) -> tuple[ChildResu
     common = ["--landing", str(landing), "--warehouse", str(out / "warehouse.duckdb"), "--date",
               END_DATE.isoformat()]
     if sizes.e2e_via_airflow:
-        before = set((home / "runs").glob("*.json"))
+        before = set((home / "logs").glob("*.log"))
         argv = [PYTHON, "-m", "storekpi.cli", "run", *common, "--outbox", str(out / "outbox"),
                 "--reports", str(out / "reports")]
-        memory = StepMemory(home / "runs")
+        (home / "logs").mkdir(parents=True, exist_ok=True)
+        memory = StepMemory(home / "logs")
         result = run_child(argv, work=root / "logs", env={"STOREKPI_HOME": str(home)}, timeout=1800,
                            sample=memory)
         public = result.json_line()
         if public.get("status") != "published":
             raise RuntimeError(f"storekpi run ended {public.get('status')}: {public.get('message')}")
-        new = sorted(set((home / "runs").glob("*.json")) - before, key=lambda p: p.stat().st_mtime)
-        summary = json.loads(new[-1].read_text())
-        summary["sampled_rss_mib"] = memory.peak
+        new = sorted(set((home / "logs").glob("*.log")) - before, key=lambda p: p.stat().st_mtime)
+        summary = {**public, "task_seconds": step_seconds(new[-1])[0], "sampled_rss_mib": memory.peak}
     else:
         argv = [PYTHON, "-m", "bench.steps", *common, "--work", str(out)]
         if sizes.pipeline_steps:

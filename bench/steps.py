@@ -1,4 +1,4 @@
-"""The nightly pipeline's steps run in-process, without Airflow: per-step timings from the run summary.
+"""The nightly pipeline's steps run in-process, without Airflow: per-step timings from the steps' results.
 
 Used in-process by the history benchmark, and as a child process (`python -m bench.steps ...`) where a run's own
 peak RSS is wanted without Airflow's start-up (the smoke sizes).
@@ -20,10 +20,11 @@ def run_steps(landing: Path, warehouse: Path, day: str, work: Path, *, steps: tu
               label: str = "bench") -> dict:
     """Run the pipeline for `day`; returns {"seconds": wall, "task_seconds": {...}, "dbt_models": {...}, ...}.
 
-    Raises the step's error (BlockedError when a quality gate blocks), after abandoning the build.
+    Each step gets the earlier steps' results, as the DAG's tasks get their XComs. Raises the step's error (BlockedError
+    when a quality gate blocks) after `pipeline.finish` has recorded the run and abandoned its build, as the DAG does.
     """
     from storekpi import pipeline
-    from storekpi.runspec import RunSpec, RunSummary
+    from storekpi.runspec import RunSpec
 
     spec = RunSpec.resolve(landing=str(landing), warehouse=str(warehouse), date=day,
                            outbox=str(work / "outbox"), reports=str(work / "reports"),
@@ -32,19 +33,21 @@ def run_steps(landing: Path, warehouse: Path, day: str, work: Path, *, steps: tu
     started = time.perf_counter()
     names = steps or tuple(step.__name__ for step in pipeline.STEPS)
     peak_after: dict[str, float] = {}
+    results: dict[str, dict] = {}
     for name in names:
         try:
-            getattr(pipeline, name)(spec)
+            results[name] = pipeline.run_step(spec, name, results)
         except Exception as exc:
-            pipeline.record_error(spec, name, exc)
-            pipeline.abandon(spec)
+            pipeline.finish(spec, results, {name: pipeline.step_error(name, exc)})
             raise
         peak_after[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     seconds = time.perf_counter() - started
-    summary = RunSummary(spec).read()
-    return {"seconds": seconds, "task_seconds": summary.get("task_seconds", {}),
-            "rows_loaded": summary.get("rows_loaded"), "files_loaded": summary.get("files_loaded"),
-            "status": summary.get("status"), "peak_rss_mib_after": peak_after,
+    complete = len(names) == len(pipeline.STEPS)  # a subset (the smoke sizes) stops early, e.g. before publish
+    summary = pipeline.finish(spec, results) if complete else {**pipeline.facts(spec, results),
+                                                                 "status": f"stopped after {names[-1]}"}
+    return {"seconds": seconds, "task_seconds": summary["task_seconds"],
+            "rows_loaded": summary["rows_loaded"], "files_loaded": summary["files_loaded"],
+            "status": summary["status"], "peak_rss_mib_after": peak_after,
             "dbt_models": dbt_model_seconds(spec.work_dir / "dbt")}
 
 

@@ -3,7 +3,9 @@
 
 Every night: pick up the exports stores dropped into the landing folder, load them into `raw` (bad rows to
 `quarantine`), build the KPI marts with dbt, validate them, publish only validated data, then write the report and
-e-mail each breached KPI's owner role.
+e-mail each breached KPI's owner role. A last task, `finish` (a teardown: it runs whatever the steps did), decides
+the run's status (published, blocked or failed), records and abandons a run that did not publish, and returns the
+run's JSON summary as its XCom. Steps hand their results to later steps by XCom; nothing is shared on disk.
 
 Run for one date by hand: `storekpi run --landing DIR --warehouse TARGET --date YYYY-MM-DD`.
 Scheduled runs read their defaults from the environment: `STOREKPI_LANDING`, `STOREKPI_STORES`, `STOREKPI_OUTBOX`,
@@ -72,31 +74,23 @@ def _warehouse(param: str | None) -> str:
     return param or as_connection(os.environ.get("STOREKPI_WAREHOUSE")) or CONNECTION_ID
 
 
-def _run(step: str) -> dict:
+def _run(step: str, **upstream) -> dict:
+    """Run one pipeline step with the results (XComs) of the steps it reads; a failing step leaves its error as
+    its `error` XCom for `finish`."""
+    from airflow.sdk import get_current_context
     from airflow.sdk.exceptions import AirflowFailException
 
     from storekpi import pipeline
     from storekpi.errors import BlockedError, ConfigError
 
-    spec = _spec()
+    context = get_current_context()
     try:
-        return getattr(pipeline, step)(spec)
-    except (BlockedError, ConfigError) as exc:  # retrying cannot help: fail now
-        raise AirflowFailException(str(exc)) from exc
+        return pipeline.run_step(_spec(context), step, upstream)
     except Exception as exc:
-        pipeline.record_error(spec, step, exc)
+        context["ti"].xcom_push(key="error", value=pipeline.step_error(step, exc))
+        if isinstance(exc, (BlockedError, ConfigError)):  # retrying cannot help: fail now
+            raise AirflowFailException(str(exc)) from exc
         raise
-
-
-def _abandon(context) -> None:
-    """DAG failure callback: drop the build and record the failure in the run summary."""
-    from storekpi import pipeline
-
-    try:
-        spec = _spec(context)
-    except Exception:  # noqa: BLE001 - config errors are already recorded by the failing task
-        return
-    pipeline.abandon(spec)
 
 
 @dag(
@@ -115,7 +109,6 @@ def _abandon(context) -> None:
         "max_retry_delay": timedelta(minutes=30),
         "on_failure_callback": _failure_notifier(),
     },
-    on_failure_callback=_abandon,
     params={
         "landing": Param(os.environ.get("STOREKPI_LANDING"), type=["null", "string"]),
         # A DuckDB path or an Airflow connection id, never a URL: params are serialised with the DAG and shown in
@@ -147,18 +140,39 @@ def storekpi_nightly():
         return _run("quality_gate")
 
     @task(outlets=[Asset(f"storekpi://marts/{name}") for name in MARTS])
-    def publish() -> dict:
-        return _run("publish")
+    def publish(discover: dict, ingest: dict, dbt_build: dict, quality_gate: dict) -> dict:
+        return _run("publish", discover=discover, ingest=ingest, dbt_build=dbt_build, quality_gate=quality_gate)
 
     @task
-    def report() -> dict:
-        return _run("report")
+    def report(discover: dict, ingest: dict, publish: dict) -> dict:
+        return _run("report", discover=discover, ingest=ingest, publish=publish)
 
     @task
-    def alerts() -> dict:
-        return _run("alerts")
+    def alerts(report: dict) -> dict:
+        return _run("alerts", report=report)
 
-    discover() >> ingest() >> dbt_build() >> quality_gate() >> publish() >> report() >> alerts()
+    @task
+    def finish() -> dict:
+        """Decide the run's status once every step has ended (published, blocked or failed), record and abandon
+        a run that did not publish, and return the run's JSON summary."""
+        from airflow.sdk import get_current_context
+
+        from storekpi import pipeline
+
+        context = get_current_context()
+        ti = context["ti"]
+        names = [step.__name__ for step in pipeline.STEPS]
+        results = {name: ti.xcom_pull(task_ids=name) for name in names}
+        errors = {name: ti.xcom_pull(task_ids=name, key="error") for name in names}
+        return pipeline.finish(_spec(context), results, errors)
+
+    found, loaded, built, gated = discover(), ingest(), dbt_build(), quality_gate()
+    found >> loaded >> built >> gated
+    published = publish(found, loaded, built, gated)
+    sent = alerts(report(found, loaded, published))
+    # A teardown: it runs whatever the steps did (all done), and the DAG run's state stays theirs (failed when a
+    # step failed or was blocked), not finish's.
+    sent >> finish().as_teardown()
 
 
 storekpi_nightly()

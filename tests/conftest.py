@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -91,3 +92,23 @@ def copy_published(template: Published, dest: Path) -> Published:
 def published_e2e(published_e2e_template, tmp_path) -> Published:
     """A private copy of the session's published night, for a test that changes it."""
     return copy_published(published_e2e_template, tmp_path)
+
+
+def run_progress(home: Path, day: str) -> tuple[str | None, set[str]]:
+    """(run key, steps done) of the newest `storekpi run` for `day` under `home`, from the run's log, where every
+    step logs `step=<name> status=done` when it ends."""
+    logs = sorted((home / "logs").glob(f"{day}_*.log"), key=lambda p: p.stat().st_mtime)
+    if not logs:
+        return None, set()
+    text = logs[-1].read_text(errors="replace")
+    return logs[-1].stem, set(re.findall(r"step=(\w+) status=done", text))
+
+
+def dag_runs(home: Path) -> dict[str, dict]:
+    """The DAG runs `storekpi run` left in its Airflow metadata (SQLite under `home`): run key → state and note."""
+    import sqlite3
+
+    with sqlite3.connect(home / "airflow" / "airflow.db") as con:
+        rows = con.execute("select r.conf, r.state, n.content from dag_run r "
+                           "left join dag_run_note n on n.dag_run_id = r.id").fetchall()
+    return {json.loads(conf)["run_key"]: {"state": state, "note": note} for conf, state, note in rows}

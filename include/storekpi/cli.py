@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 def execute(*, landing: str, warehouse: str, date: str, stores: str | None = None, outbox: str | None = None,
             reports: str | None = None, verbose: bool = False) -> tuple[int, dict]:
     """Validate, run the DAG through Airflow, and return (exit code, JSON summary)."""
-    from storekpi.runspec import RunSpec, RunSummary
+    from storekpi.runspec import RunSpec, public_summary
     from storekpi.warehouse import as_connection
 
     run_key = f"{date}_{datetime.now(timezone.utc):%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
@@ -130,30 +130,27 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
     from storekpi.console import RunConsole, log_path
     from storekpi.warehouse import exclusive
 
-    summary = RunSummary(spec)
-    summary.update(status="running")
     run_log = log_path(run_key)
     try:
         with exclusive(spec.target):
             try:
                 with RunConsole(run_key, verbose=verbose) as console:  # Airflow's output to the run's log
-                    state = airflow_runner.run_dag(spec, make_listener=console.airflow_listener)
+                    outcome = airflow_runner.run_dag(spec, make_listener=console.airflow_listener)
+                ended = f"the DAG run ended {outcome.state} before the pipeline finished; see {run_log}"
             except Exception as exc:  # noqa: BLE001 - Airflow itself failed; the summary must still be printed
                 run_log.parent.mkdir(parents=True, exist_ok=True)
                 with open(run_log, "a", encoding="utf-8") as handle:  # the traceback goes to the log, not the console
                     handle.write(f"run failed:\n{traceback.format_exc()}")
-                state = "failed"
-                pipeline.abandon(spec, f"{type(exc).__name__}: {exc}")
-            status = summary.read().get("status")
-            if status == "running":  # the DAG run ended without its steps deciding: never report "running"
-                pipeline.abandon(spec, f"the DAG run ended {state} before the pipeline finished; see {run_log}")
-            elif state != "success" and status not in ("blocked", "failed"):
-                pipeline.abandon(spec, f"DAG run ended {state}; see {run_log}")
+                outcome, ended = _outcome_after(spec, exc), f"{type(exc).__name__}: {exc}"
+                outcome = airflow_runner.RunOutcome("failed", outcome.summary, outcome.results, outcome.errors)
+            state, summary = outcome.state, outcome.summary
+            if summary is None:  # finish did not decide (Airflow failed, finish failed): decide the same way here
+                summary = pipeline.finish(spec, outcome.results, outcome.errors, ended=ended)
     except BusyError as exc:  # nothing was touched: another run holds the warehouse
         log.error("%s", exc)
         state = "failed"
-        summary.update(status="failed", message=str(exc))
-    result = summary.public()
+        summary = {**pipeline.facts(spec, {}), "status": "failed", "message": str(exc)}
+    result = public_summary(summary)
     code = {"published": 0, "blocked": 3}.get(result["status"], 1)
     if code == 0 and state != "success":
         code = 1
@@ -161,6 +158,17 @@ def execute(*, landing: str, warehouse: str, date: str, stores: str | None = Non
         print(f"storekpi: run for {spec.date} {result['status']}: {result.get('message') or 'see the log'} "
               f"(log: {run_log})", file=sys.stderr)
     return code, result
+
+
+def _outcome_after(spec, exc: BaseException):
+    """What Airflow's metadata knows of a run during which Airflow itself raised (nothing, if it cannot say)."""
+    from storekpi import airflow_runner
+
+    try:
+        return airflow_runner.read_run(spec)
+    except Exception:  # noqa: BLE001 - the metadata database may be what failed
+        log.warning("could not read the DAG run after %s", type(exc).__name__)
+        return airflow_runner.RunOutcome("failed", None, {}, {})
 
 
 def cmd_run(args: argparse.Namespace) -> int:

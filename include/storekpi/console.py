@@ -5,9 +5,10 @@ run's log file, `$STOREKPI_HOME/logs/<run_key>.log` (with `--verbose` also onto 
 task-runner output, dbt and every logger land there whatever they write to. The person's terminal gets, on the
 original stdout:
 
-- one line per step (step, status, seconds, the step's counts), fed by an Airflow task-instance listener — the
-  counts are the step's return value (its XCom) — and, for ingest, a progress bar over the landing files, fed by
-  the per-file log records of `storekpi.ingest` (those carrying `landing_file`);
+- one line per pipeline step (step, status, seconds, the step's counts), fed by an Airflow task-instance listener —
+  the counts are the step's return value (its XCom) — and, for ingest, a progress bar over the landing files, fed
+  by the per-file log records of `storekpi.ingest` (those carrying `landing_file`); `finish` has no line, its
+  verdict is the summary printed after the run;
 - warnings meant for a person: every `storekpi` log record at WARNING or above.
 
 On a terminal the lines are drawn live with `rich`; otherwise they are printed once, plain, without control codes.
@@ -234,14 +235,20 @@ def _step_listener(console: RunConsole):
     from airflow.listeners import hookimpl
 
     from storekpi.errors import BlockedError
+    from storekpi.pipeline import STEPS
+
+    steps = {step.__name__ for step in STEPS}  # not `finish`: its verdict is the summary printed after the run
 
     class StepListener:
         @hookimpl
         def on_task_instance_running(self, previous_state, task_instance) -> None:
-            console.step_started(task_instance.task_id)
+            if task_instance.task_id in steps:
+                console.step_started(task_instance.task_id)
 
         @hookimpl
         def on_task_instance_success(self, previous_state, task_instance) -> None:
+            if task_instance.task_id not in steps:
+                return
             try:
                 counts = task_instance.xcom_pull(task_ids=task_instance.task_id)
             except Exception:  # noqa: BLE001 - counts are a nicety; the step still succeeded
@@ -250,6 +257,8 @@ def _step_listener(console: RunConsole):
 
         @hookimpl
         def on_task_instance_failed(self, previous_state, task_instance, error) -> None:
+            if task_instance.task_id not in steps:
+                return
             cause, blocked = error, False
             while isinstance(cause, BaseException):
                 blocked = blocked or isinstance(cause, BlockedError)

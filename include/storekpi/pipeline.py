@@ -1,34 +1,60 @@
-"""The nightly run's steps, one function per DAG task, callable without Airflow.
+"""The nightly run's steps, one function per DAG task, callable without Airflow, and `finish`, which decides the
+run's status.
 
-Each step takes the run's `RunSpec`, does its stage against the build warehouse (write-audit-publish, see
-`warehouse.py`), records counts and its own duration in the run summary, and returns a small JSON-able dict (the
-task's XCom). Steps are idempotent, so an Airflow retry of any step is safe.
+Each step takes the run's `RunSpec` and the results of the steps before it (`upstream`: step name → its result,
+the tasks' XComs in Airflow), does its stage against the build warehouse (write-audit-publish, see `warehouse.py`)
+and returns a small JSON-able dict. `run_step` adds the step's own seconds; a failing step's error is kept by the
+caller (`step_error`) and handed to `finish`, which writes `audit.runs` for a blocked or failed run, abandons its
+build and returns the run's summary. Nothing is kept in files beside the warehouse: the DAG run is the run's state.
+Steps are idempotent, so an Airflow retry of any step is safe.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from storekpi import config as store_config
 from storekpi import landing, warehouse
 from storekpi.errors import BlockedError
-from storekpi.runspec import RunSpec, RunSummary
+from storekpi.runspec import RunSpec, public_summary
 
 log = logging.getLogger(__name__)
+Results = Mapping[str, "dict | None"]  # step name → its result (XCom); None for a step that did not succeed
 
 
-@contextmanager
-def _timed(spec: RunSpec, step: str):
+def run_step(spec: RunSpec, name: str, upstream: Results | None = None) -> dict:
+    """Run one step with the results of the steps before it; returns its result plus its own `seconds`."""
     started = time.perf_counter()
-    log.info("step=%s status=started run=%s date=%s", step, spec.run_key, spec.date)
-    yield
+    log.info("step=%s status=started run=%s date=%s", name, spec.run_key, spec.date)
+    result = STEPS_BY_NAME[name](spec, upstream or {})
     seconds = round(time.perf_counter() - started, 3)
-    RunSummary(spec).update(task_seconds={step: seconds})
-    log.info("step=%s status=done run=%s seconds=%.2f", step, spec.run_key, seconds)
+    log.info("step=%s status=done run=%s seconds=%.2f", name, spec.run_key, seconds)
+    return {**result, "seconds": seconds}
+
+
+def step_error(name: str, exc: BaseException) -> dict:
+    """What `finish` needs to know of a failed step (the DAG task pushes it as its `error` XCom)."""
+    if isinstance(exc, BlockedError):
+        return {"blocked": True, "message": str(exc)}
+    return {"blocked": False, "message": f"{name} failed: {type(exc).__name__}: {exc}"}
+
+
+def facts(spec: RunSpec, upstream: Results) -> dict:
+    """The run's summary fields so far, from its steps' results."""
+    found, loaded = upstream.get("discover") or {}, upstream.get("ingest") or {}
+    return {
+        "date": spec.date.isoformat(), "stores": found.get("stores", 0),
+        "files_loaded": loaded.get("files_loaded", 0), "rows_loaded": loaded.get("rows_loaded", 0),
+        "rows_quarantined": loaded.get("rows_quarantined", 0),
+        "alerts": (upstream.get("publish") or {}).get("alerts", 0), "warehouse": spec.target.display,
+        "report": (upstream.get("report") or {}).get("report"), "started_at": found.get("started_at"),
+        "task_seconds": {step: result["seconds"] for step, result in upstream.items()
+                         if isinstance(result, dict) and "seconds" in result},
+    }
 
 
 def _inputs(spec: RunSpec):
@@ -36,24 +62,23 @@ def _inputs(spec: RunSpec):
     return config, landing.discover(spec.landing, config, spec.date)
 
 
-def discover(spec: RunSpec) -> dict:
+def discover(spec: RunSpec, upstream: Results | None = None) -> dict:
     """Validate the configuration and landing folder, then start a build from the published state."""
-    with _timed(spec, "discover"):
-        config, files = _inputs(spec)
-        for store_id in landing.missing_store_folders(spec.landing, config):
-            log.warning("store=%s has no landing folder (freshness warning)", store_id)
-        for store in open_days(config, spec.date):
-            log.warning("store=%s: its day %s has not closed yet (local midnight is still ahead): D's numbers "
-                        "will be partial; rerun the date after it closes", store.id, spec.date)
-        clean_up_killed_runs(spec)  # runs of one warehouse never overlap (CLI lock, max_active_runs=1)
-        summary = RunSummary(spec)
-        summary.update(status="running", stores=len(config.stores), started_at=_now(),
-                       files_seen=len(files))
-        first_year = store_config.EARLIEST_DATE.year  # MM-DD promo days hold in every year data can cover
-        with warehouse.open_build(spec.target, spec.run_key, fresh=True) as wh:
-            wh.ensure_schema()
-            _write_store_config(wh, config, first_year, spec.date.year + 1)
-        return {"stores": len(config.stores), "files": len(files)}
+    started_at = _now()
+    config, files = _inputs(spec)
+    for store_id in landing.missing_store_folders(spec.landing, config):
+        log.warning("store=%s has no landing folder (freshness warning)", store_id)
+    for store in open_days(config, spec.date):
+        log.warning("store=%s: its day %s has not closed yet (local midnight is still ahead): D's numbers "
+                    "will be partial; rerun the date after it closes", store.id, spec.date)
+    # Runs of one warehouse never overlap (CLI lock, max_active_runs=1): other build schemas are a killed run's.
+    for schema in warehouse.drop_stale_builds(spec.target, spec.run_key):
+        log.warning("dropped the build schema %s a killed run left behind", schema)
+    first_year = store_config.EARLIEST_DATE.year  # MM-DD promo days hold in every year data can cover
+    with warehouse.open_build(spec.target, spec.run_key, fresh=True) as wh:
+        wh.ensure_schema()
+        _write_store_config(wh, config, first_year, spec.date.year + 1)
+    return {"stores": len(config.stores), "files": len(files), "started_at": started_at}
 
 
 def open_days(config: store_config.StoreConfig, day, now: datetime | None = None) -> list:
@@ -118,82 +143,68 @@ def _write_store_config(wh: warehouse.Warehouse, config: store_config.StoreConfi
         wh.append("raw.hero_skus", heroes)
 
 
-def ingest(spec: RunSpec) -> dict:
+def ingest(spec: RunSpec, upstream: Results | None = None) -> dict:
     """Load new and changed landing files into raw (bad rows to quarantine)."""
     from storekpi import ingest as ingest_stage
     from storekpi import pii
 
-    with _timed(spec, "ingest"):
-        config, files = _inputs(spec)
-        with warehouse.open_build(spec.target, spec.run_key) as wh:
-            result = ingest_stage.ingest(wh, config, files, batch_id=spec.run_key,
-                                         salt=pii.salt_for(spec.target))
-        RunSummary(spec).update(files_loaded=result.files_loaded, rows_loaded=result.rows_loaded,
-                                rows_quarantined=result.rows_quarantined, files_rejected=result.files_rejected,
-                                files_unchanged=result.files_unchanged)
-        return {"files_loaded": result.files_loaded, "rows_loaded": result.rows_loaded,
-                "rows_quarantined": result.rows_quarantined, "files_rejected": result.files_rejected}
+    config, files = _inputs(spec)
+    with warehouse.open_build(spec.target, spec.run_key) as wh:
+        result = ingest_stage.ingest(wh, config, files, batch_id=spec.run_key, salt=pii.salt_for(spec.target))
+    return {"files_loaded": result.files_loaded, "rows_loaded": result.rows_loaded,
+            "rows_quarantined": result.rows_quarantined, "files_rejected": result.files_rejected}
 
 
-def dbt_build(spec: RunSpec) -> dict:
+def dbt_build(spec: RunSpec, upstream: Results | None = None) -> dict:
     """Build staging → intermediate → marts in the build warehouse."""
     from storekpi import dbt_runner
 
-    with _timed(spec, "dbt_build"):
-        wh = warehouse.open_build(spec.target, spec.run_key)
-        return dbt_runner.build(wh, spec.date, work_dir=spec.work_dir / "dbt")
+    wh = warehouse.open_build(spec.target, spec.run_key)
+    return dbt_runner.build(wh, spec.date, work_dir=spec.work_dir / "dbt")
 
 
-def quality_gate(spec: RunSpec) -> dict:
-    """Validate the build; a blocking failure discards it, e-mails the data role and raises `BlockedError`."""
+def quality_gate(spec: RunSpec, upstream: Results | None = None) -> dict:
+    """Validate the build; a blocking failure e-mails the data role and raises `BlockedError` (`finish` records
+    the blocked run and discards its build)."""
     from storekpi import mailer, quality
 
-    with _timed(spec, "quality_gate"):
-        config = store_config.load(spec.stores)
-        with warehouse.open_build(spec.target, spec.run_key) as wh:
-            result = quality.run_gates(wh, run_id=spec.run_key, run_date=spec.date, config=config,
-                                       batch_id=spec.run_key)
-        mailer.send(quality.notification(result, spec.date, config), outbox=spec.outbox)
-        if not result.passed:
-            reasons = "; ".join(check.message() for check in result.failures)
-            message = f"blocked by {len(result.failures)} failed checks: {reasons}"
-            _record_unpublished(spec, "blocked", message)
-            kept = warehouse.discard(spec.target, spec.run_key)
-            if kept:
-                message += f" (the blocked build is kept for inspection at {kept})"
-            RunSummary(spec).update(status="blocked", message=message, finished_at=_now())
-            raise BlockedError(message)
-        return {"checks": len(result.results), "warnings": len(result.warnings)}
+    config = store_config.load(spec.stores)
+    with warehouse.open_build(spec.target, spec.run_key) as wh:
+        result = quality.run_gates(wh, run_id=spec.run_key, run_date=spec.date, config=config,
+                                   batch_id=spec.run_key)
+    mailer.send(quality.notification(result, spec.date, config), outbox=spec.outbox)
+    if not result.passed:
+        reasons = "; ".join(check.message() for check in result.failures)
+        raise BlockedError(f"blocked by {len(result.failures)} failed checks: {reasons}")
+    return {"checks": len(result.results), "warnings": len(result.warnings)}
 
 
-def publish(spec: RunSpec) -> dict:
-    """Swap the build in atomically, recording the run in audit.runs in the same step."""
-    with _timed(spec, "publish"):
-        with warehouse.open_build(spec.target, spec.run_key) as wh:
-            alerts = wh.query(f"select count(*) from {wh.marts_schema}.kpi_alerts where date = ?",
-                              [spec.date])[0][0]
-        RunSummary(spec).update(alerts=alerts)
-        warehouse.publish(spec.target, spec.run_key, record=lambda wh: _record_run(wh, spec, "published"))
-        RunSummary(spec).update(status="published")
-        return {"alerts": alerts}
+def publish(spec: RunSpec, upstream: Results | None = None) -> dict:
+    """Swap the build in atomically, recording the run in audit.runs (from the earlier steps' results) in the
+    same step."""
+    run = facts(spec, upstream or {})
+    with warehouse.open_build(spec.target, spec.run_key) as wh:
+        alerts = wh.query(f"select count(*) from {wh.marts_schema}.kpi_alerts where date = ?", [spec.date])[0][0]
+    run["alerts"] = alerts
+    warehouse.publish(spec.target, spec.run_key, record=lambda wh: _record_run(wh, spec, run, "published"))
+    return {"alerts": alerts}
 
 
-def _record_run(wh: warehouse.Warehouse, spec: RunSpec, status: str, message: str | None = None) -> None:
-    """The run's row in audit.runs (replacing an earlier attempt's), from the run summary."""
+def _record_run(wh: warehouse.Warehouse, spec: RunSpec, run: dict, status: str, message: str | None = None) -> None:
+    """The run's row in audit.runs (replacing an earlier attempt's), from its facts (`facts`)."""
     import json
 
-    data = RunSummary(spec).read()
     wh.execute("DELETE FROM audit.runs WHERE run_id = ?", [spec.run_key])
     wh.execute(
         "INSERT INTO audit.runs (run_id, date, status, started_at, finished_at, stores, files_loaded, "
         "rows_loaded, rows_quarantined, alerts, task_seconds, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [spec.run_key, spec.date, status, data.get("started_at") or _now(), _now(), data.get("stores"),
-         data.get("files_loaded"), data.get("rows_loaded"), data.get("rows_quarantined"), data.get("alerts"),
-         json.dumps(data.get("task_seconds", {})), message],
+        [spec.run_key, spec.date, status, run.get("started_at") or _now(), _now(), run.get("stores"),
+         run.get("files_loaded"), run.get("rows_loaded"), run.get("rows_quarantined"), run.get("alerts"),
+         json.dumps(run.get("task_seconds", {})), message],
     )
 
 
-def _record_unpublished(spec: RunSpec, status: str, message: str) -> None:
+def _record_unpublished(spec: RunSpec, run: dict, status: str, message: str) -> None:
     """Keep a blocked or failed run in audit.runs where operators look: in place on PostgreSQL, in the build
     kept for inspection on DuckDB (the published file is never touched). Best effort: it must not hide the
     failure it records."""
@@ -201,81 +212,73 @@ def _record_unpublished(spec: RunSpec, status: str, message: str) -> None:
         return
     try:
         with warehouse.open_build(spec.target, spec.run_key) as wh, wh.transaction():
-            _record_run(wh, spec, status, message)
+            _record_run(wh, spec, run, status, message)
     except Exception as exc:  # noqa: BLE001 - e.g. the run failed before the audit schema existed
         log.warning("could not record the %s run %s in audit.runs: %s", status, spec.run_key, exc)
 
 
-def report(spec: RunSpec) -> dict:
+def report(spec: RunSpec, upstream: Results | None = None) -> dict:
     """Write the night's HTML report and CSV extracts from the published marts."""
     from storekpi import report as report_stage
 
-    with _timed(spec, "report"):
-        config = store_config.load(spec.stores)
-        with warehouse.open_published(spec.target) as wh:
-            path = report_stage.write_report(wh, spec.date, config, spec.reports, RunSummary(spec).read())
-        RunSummary(spec).update(report=str(path))
-        return {"report": str(path)}
+    config = store_config.load(spec.stores)
+    summary = {"status": "published", **facts(spec, upstream or {})}
+    with warehouse.open_published(spec.target) as wh:
+        path = report_stage.write_report(wh, spec.date, config, spec.reports, summary)
+    return {"report": str(path)}
 
 
-def alerts(spec: RunSpec) -> dict:
+def alerts(spec: RunSpec, upstream: Results | None = None) -> dict:
     """E-mail each recipient the alerts of date D they own (or write them to the outbox)."""
     from storekpi import alerts as alert_stage
     from storekpi import scorecards
 
-    with _timed(spec, "alerts"):
-        config = store_config.load(spec.stores)
-        report_path = RunSummary(spec).read().get("report")
-        with warehouse.open_published(spec.target) as wh:
-            sent = alert_stage.deliver(wh, spec.date, config, outbox=spec.outbox,
-                                       report_path=Path(report_path) if report_path else None)
-            # targets.md: Sundays and month ends also send each recipient the scorecards of the roles they hold
-            scorecard_mails = scorecards.deliver(wh, spec.date, config, outbox=spec.outbox)
-        RunSummary(spec).update(emails=sent, scorecard_emails=scorecard_mails, finished_at=_now(),
-                                outbox=str(spec.outbox) if spec.outbox else None)
-        return {"emails": sent, "scorecard_emails": scorecard_mails}
+    config = store_config.load(spec.stores)
+    report_path = facts(spec, upstream or {})["report"]
+    with warehouse.open_published(spec.target) as wh:
+        sent = alert_stage.deliver(wh, spec.date, config, outbox=spec.outbox,
+                                   report_path=Path(report_path) if report_path else None)
+        # targets.md: Sundays and month ends also send each recipient the scorecards of the roles they hold
+        scorecard_mails = scorecards.deliver(wh, spec.date, config, outbox=spec.outbox)
+    return {"emails": sent, "scorecard_emails": scorecard_mails}
 
 
-def record_error(spec: RunSpec, step: str, exc: BaseException) -> None:
-    """Keep a failing step's error in the run summary (the last attempt's error wins)."""
-    RunSummary(spec).update(error=f"{step} failed: {type(exc).__name__}: {exc}")
+def finish(spec: RunSpec, results: Results, errors: Mapping[str, dict | None] | None = None,
+           ended: str | None = None) -> dict:
+    """Decide the run's status from its steps' results and errors, once every step has ended; returns its summary.
 
-
-def abandon(spec: RunSpec, error: str | None = None) -> None:
-    """After a failed run: drop the build (kept for inspection on DuckDB) and record the failure.
-
-    A failure after publish (report or alerts) leaves the new marts published; the run still counts as failed.
+    published: every step succeeded. blocked: the quality gate blocked it. failed: anything else — then the build is
+    abandoned (dropped; kept for inspection on DuckDB) and the run recorded in audit.runs beside it; a failure after
+    publish (report or alerts) leaves the new marts published, and the run still counts as failed. `ended` explains
+    a step that neither succeeded nor left an error (killed, or Airflow itself failed). Idempotent.
     """
-    summary = RunSummary(spec)
-    data = summary.read()
-    status = data.get("status")
-    error = data.get("error") or error or "a task failed"
-    if status == "blocked":
-        return
-    if status == "published":
-        summary.update(status="failed", message=f"marts were published, then {error}", finished_at=_now())
-        return
-    _record_unpublished(spec, "failed", error)
+    errors = errors or {}
+    run = facts(spec, results)
+    names = [step.__name__ for step in STEPS]
+    pending = next((name for name in names if not results.get(name)), None)
+    error = next((errors[name] for name in names if errors.get(name)), None)
+    if pending is None:
+        return _summary("published", run)
+    if error is None:
+        error = {"blocked": False, "message": ended or f"{pending} did not finish; see its task log"}
+    if results.get("publish"):
+        return _summary("failed", run, f"marts were published, then {error['message']}")
+    status = "blocked" if error["blocked"] else "failed"
+    _record_unpublished(spec, run, status, error["message"])
     kept = warehouse.discard(spec.target, spec.run_key)
-    message = error + (f" (the failed build is kept for inspection at {kept})" if kept else "")
-    summary.update(status="failed", message=message, finished_at=_now())
+    note = f" (the {status} build is kept for inspection at {kept})" if kept else ""
+    return _summary(status, run, error["message"] + note)
 
 
-def clean_up_killed_runs(spec: RunSpec) -> None:
-    """At the start of a run: a run of this warehouse still `running` was killed, so its record is marked failed,
-    and the build schemas killed runs left are dropped."""
-    for path in sorted(RunSummary.folder().glob("*.json")):
-        data = RunSummary.load(path)
-        if (data.get("status") == "running" and data.get("warehouse") == spec.target.display
-                and path.stem != spec.run_key):
-            message = f"the run stopped before it finished (killed?); found by run {spec.run_key}"
-            RunSummary.save(path, {**data, "status": "failed", "message": message, "finished_at": _now()})
-            log.warning("run %s of %s was left running: marked failed", path.stem, spec.target.display)
-    for schema in warehouse.drop_stale_builds(spec.target, spec.run_key):
-        log.warning("dropped the build schema %s a killed run left behind", schema)
+def _summary(status: str, run: dict, message: str | None = None) -> dict:
+    """The spec's JSON summary, then the message and the steps' seconds for operators."""
+    out = public_summary({**run, "status": status, "message": message})
+    out["task_seconds"] = run["task_seconds"]
+    return out
 
 
 STEPS = (discover, ingest, dbt_build, quality_gate, publish, report, alerts)
+STEPS_BY_NAME = {step.__name__: step for step in STEPS}
 
 
 def _now() -> str:

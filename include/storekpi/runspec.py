@@ -6,7 +6,6 @@ params), so a scheduled run and `storekpi run` resolve paths identically.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -18,7 +17,8 @@ from storekpi.warehouse import Target, default_reports_dir
 
 
 def state_dir() -> Path:
-    """storekpi's own state (Airflow home, run summaries): $STOREKPI_HOME or ./.storekpi."""
+    """storekpi's own state for `storekpi run` (Airflow home and metadata, logs, scratch): $STOREKPI_HOME or
+    ./.storekpi. A task never needs another process's copy of it."""
     return Path(os.environ.get("STOREKPI_HOME") or ".storekpi").expanduser().resolve()
 
 
@@ -45,7 +45,7 @@ class RunSpec:
     stores: Path
     outbox: Path | None
     reports: Path
-    run_key: str  # names this run's batch, build schema and summary file
+    run_key: str  # names this run's batch, build schema, log and audit.runs row
 
     @classmethod
     def resolve(cls, *, landing: str | None, warehouse: str | None, date: str | None, stores: str | None = None,
@@ -83,8 +83,8 @@ class RunSpec:
 
     @property
     def work_dir(self) -> Path:
-        """Scratch space of this run (dbt target and logs)."""
-        return state_dir() / "runs" / self.run_key
+        """Scratch space of this run's tasks (dbt target and logs), private to the process using it."""
+        return state_dir() / "work" / self.run_key
 
     def to_conf(self) -> dict:
         conf = {k: (str(v) if v is not None else None) for k, v in asdict(self).items()}
@@ -92,58 +92,14 @@ class RunSpec:
         return conf
 
 
-class RunSummary:
-    """The run's summary, kept as JSON in the state folder and updated by each task.
-
-    The CLI prints it as its last stdout line; keys beyond the spec's (timings, messages) help operators.
-    """
-
-    def __init__(self, spec: RunSpec):
-        self.path = self.folder() / f"{spec.run_key}.json"
-        self.spec = spec
-
-    @staticmethod
-    def folder() -> Path:
-        return state_dir() / "runs"
-
-    @staticmethod
-    def load(path: Path) -> dict:
-        try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):  # a summary being replaced, or a stray file: not a run to clean up
-            return {}
-
-    @staticmethod
-    def save(path: Path, data: dict) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=str))
-        tmp.replace(path)
-
-    def read(self) -> dict:
-        if self.path.exists():
-            return json.loads(self.path.read_text())
-        return {
-            "status": "running", "date": self.spec.date.isoformat(), "stores": 0, "files_loaded": 0,
-            "rows_loaded": 0, "rows_quarantined": 0, "alerts": 0, "warehouse": self.spec.target.display,
-            "report": None,
-        }
-
-    def update(self, **fields) -> dict:
-        data = self.read()
-        timings = fields.pop("task_seconds", None)
-        data.update(fields)
-        if timings:
-            data.setdefault("task_seconds", {}).update(timings)
-        self.save(self.path, data)
-        return data
-
-    def public(self) -> dict:
-        """The spec's JSON summary line, keys in the spec's order."""
-        data = self.read()
-        keys = ("status", "date", "stores", "files_loaded", "rows_loaded", "rows_quarantined", "alerts",
+SUMMARY_KEYS = ("status", "date", "stores", "files_loaded", "rows_loaded", "rows_quarantined", "alerts",
                 "warehouse", "report")
-        out = {k: data.get(k) for k in keys}
-        if data.get("message"):
-            out["message"] = data["message"]
-        return out
+
+
+def public_summary(run: dict) -> dict:
+    """The spec's JSON summary line (the last stdout line of `storekpi run`), keys in the spec's order, then the
+    message of a run that did not publish."""
+    out = {key: run.get(key) for key in SUMMARY_KEYS}
+    if run.get("message"):
+        out["message"] = run["message"]
+    return out

@@ -42,7 +42,8 @@ def test_dagbag_imports_without_errors(tmp_path):
         for task_id, task in dag["tasks"].items():
             assert task["owner"] and task["owner"] != "airflow", f"{dag_id}.{task_id} has no owner"
     nightly = info["dags"]["storekpi_nightly"]["tasks"]
-    assert list(nightly) == ["discover", "ingest", "dbt_build", "quality_gate", "publish", "report", "alerts"]
+    assert list(nightly) == ["discover", "ingest", "dbt_build", "quality_gate", "publish", "report", "alerts",
+                            "finish"]
     assert info["dags"]["storekpi_nightly"]["max_active_runs"] == 1
 
 
@@ -74,3 +75,25 @@ def test_dag_files_do_not_import_heavy_libraries(tmp_path):
             tmp_path,
         )
         assert loaded == [], f"{path.name} imports {loaded[:5]}"
+
+
+def test_finish_is_a_teardown_and_steps_read_their_inputs_by_xcom(tmp_path):
+    """Issue 12: the last task decides the run's status whatever the steps did, without deciding the DAG run's state
+    (a teardown), and publish/report/alerts take what they need from upstream XComs (TaskFlow arguments)."""
+    info = _python(
+        "import json\n"
+        "from storekpi.airflow_runner import configure_environment\n"
+        "configure_environment()\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(DAGS)!r})\n"
+        "d = bag.dags['storekpi_nightly']\n"
+        "print(json.dumps({t.task_id: {'upstream': sorted(t.upstream_task_ids), 'teardown': t.is_teardown,\n"
+        "  'rule': getattr(t.trigger_rule, 'value', t.trigger_rule)} for t in d.tasks}))\n",
+        tmp_path,
+    )
+    finish = info.pop("finish")
+    assert finish["teardown"] and finish["rule"] == "all_done_setup_success" and finish["upstream"] == ["alerts"]
+    assert not any(task["teardown"] for task in info.values())
+    assert info["publish"]["upstream"] == ["dbt_build", "discover", "ingest", "quality_gate"]
+    assert info["report"]["upstream"] == ["discover", "ingest", "publish"]
+    assert info["alerts"]["upstream"] == ["report"]

@@ -388,6 +388,14 @@ class Cluster:
         body = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
         return body.get("task_instances", [])
 
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
+        """A task's XCom, from the api-server (the worker that pushed it is another process)."""
+        response = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/"
+                                       f"xcomEntries/{key}", params={"deserialize": "true"})
+        response.raise_for_status()
+        value = response.json()["value"]
+        return json.loads(value) if isinstance(value, str) else value
+
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
         """A task's log through the REST API (served by the worker), else straight from the log folder."""
         with contextlib.suppress(Exception):  # fall back to the files below

@@ -73,8 +73,8 @@ def test_backfill_of_three_dates_equals_a_single_run_of_the_last(tmp_path):
         for day, run in by_date.items():
             assert run["state"] == "success", f"{day}: {cluster.failure_report(DAG_ID, run['dag_run_id'])}"
         backfilled = _marts(cluster.warehouse_url)
-        statuses = sorted(json.loads(p.read_text())["date"] + " " + json.loads(p.read_text())["status"]
-                          for p in (cluster.state / "runs").glob("*.json"))
+        statuses = sorted(f"{summary['date']} {summary['status']}" for summary in
+                          (cluster.xcom(DAG_ID, run["dag_run_id"], "finish") for run in runs))
 
     single_db = f"storekpi_single_{cluster.cluster_id}"
     _admin_sql(f'CREATE DATABASE "{single_db}"')

@@ -117,7 +117,8 @@ def test_executor_broker_and_metadata_database_agree(services):
         assert (execution.hostname, str(execution.port), execution.path) == ("airflow-apiserver", api_port,
                                                                              "/execution/"), name
         for key in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY",
-                    "STOREKPI_WAREHOUSE", "STOREKPI_PII_SALT", "STOREKPI_SCHEDULE", "STOREKPI_SCHEDULE_TZ"):
+                    "STOREKPI_WAREHOUSE", "AIRFLOW_CONN_STOREKPI_WAREHOUSE", "STOREKPI_PII_SALT", "STOREKPI_SCHEDULE",
+                    "STOREKPI_SCHEDULE_TZ"):
             shared.setdefault(key, set()).add(env[key])
     assert {key: len(values) for key, values in shared.items()} == dict.fromkeys(shared, 1)
 
@@ -126,7 +127,9 @@ def test_warehouse_is_its_own_postgres(services):
     warehouse = services["warehouse"]
     assert warehouse["image"].startswith("postgres:")
     db = warehouse["environment"]
-    url = urlparse(_env(services["airflow-worker"])["STOREKPI_WAREHOUSE"])
+    env = _env(services["airflow-worker"])
+    assert env["STOREKPI_WAREHOUSE"] == "storekpi_warehouse"  # names the connection: no password in it
+    url = urlparse(env["AIRFLOW_CONN_STOREKPI_WAREHOUSE"])
     assert url.scheme == "postgresql"
     assert (url.username, url.password, url.hostname, url.port, url.path) == (
         db["POSTGRES_USER"], db["POSTGRES_PASSWORD"], "warehouse", 5432, "/" + db["POSTGRES_DB"])
@@ -145,8 +148,12 @@ def test_landing_folder_is_a_read_only_volume(services):
         env = _env(services[name])
         assert env["STOREKPI_LANDING"] == "/data/landing"
         assert "./landing:/data/landing:ro" in services[name]["volumes"], name
-        assert env["STOREKPI_HOME"] == "/data/state"  # run summaries, shared by worker and dag-processor
-        assert "storekpi-state:/data/state" in services[name]["volumes"], name
+        # A run's state is its DAG run in the metadata database: no state folder is shared between services.
+        assert not any(volume.endswith(":" + env["STOREKPI_HOME"]) for volume in services[name]["volumes"]), name
+
+
+def test_no_shared_state_volume(compose):
+    assert "storekpi-state" not in compose["volumes"]
 
 
 def test_api_server_serves_the_storekpi_page_read_only(services):
@@ -155,7 +162,7 @@ def test_api_server_serves_the_storekpi_page_read_only(services):
     assert "AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins" in text and "COPY plugins/ plugins/" in text
     assert (ROOT / "plugins" / "storekpi_page.py").is_file()
     api, worker = _env(services["airflow-apiserver"]), _env(services["airflow-worker"])
-    for key in ("STOREKPI_WAREHOUSE", "STOREKPI_REPORTS"):
+    for key in ("STOREKPI_WAREHOUSE", "AIRFLOW_CONN_STOREKPI_WAREHOUSE", "STOREKPI_REPORTS"):
         assert api[key] == worker[key], key
     reports = f"./reports:{worker['STOREKPI_REPORTS']}"
     assert f"{reports}:ro" in services["airflow-apiserver"]["volumes"]

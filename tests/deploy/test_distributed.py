@@ -89,7 +89,13 @@ def test_nightly_run_through_celery_publishes_postgres_marts(cluster, tmp_path):
 
     states = {ti["task_id"]: ti["state"] for ti in cluster.task_instances(DAG_ID, run_id)}
     assert states == dict.fromkeys(
-        ("discover", "ingest", "dbt_build", "quality_gate", "publish", "report", "alerts"), "success")
+        ("discover", "ingest", "dbt_build", "quality_gate", "publish", "report", "alerts", "finish"), "success")
+    # The steps handed their counts on by XCom across worker processes; finish's verdict is the run's summary.
+    summary = cluster.xcom(DAG_ID, run_id, "finish")
+    assert {k: summary[k] for k in ("status", "date", "stores", "files_loaded", "rows_loaded", "alerts")} == {
+        "status": "published", "date": RUN_DATE, "stores": 2, "files_loaded": 5, "rows_loaded": 17, "alerts": 1}
+    assert set(summary["task_seconds"]) == {"discover", "ingest", "dbt_build", "quality_gate", "publish", "report",
+                                            "alerts"}
 
     kpis = _warehouse_rows(cluster.warehouse_url,
                            "select store_id, date, visitors, orders, net_sales from marts.kpi_store_daily "
@@ -98,8 +104,8 @@ def test_nightly_run_through_celery_publishes_postgres_marts(cluster, tmp_path):
     alerts = _warehouse_rows(cluster.warehouse_url,
                              f"select store_id, rule, owner_role from marts.kpi_alerts where date = '{RUN_DATE}'")
     assert alerts == [("tea_house", "orders_below_target", "ops")]
-    audit = _warehouse_rows(cluster.warehouse_url, "select status from audit.runs")
-    assert audit == [("published",)]
+    audit = _warehouse_rows(cluster.warehouse_url, "select status, stores, files_loaded, rows_loaded from audit.runs")
+    assert audit == [("published", 2, 5, 17)]  # written by publish from discover's and ingest's XComs
     leftovers = _warehouse_rows(cluster.warehouse_url,
                                 "select schema_name from information_schema.schemata "
                                 "where schema_name like 'marts\\_\\_build%'")

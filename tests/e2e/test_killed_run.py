@@ -1,9 +1,10 @@
 """A run killed during dbt on PostgreSQL: the published marts are untouched, and the next run drops the
-`marts__build_*` schema it left, marks its record failed, and publishes as usual (issue 20, "Messages")."""
+`marts__build_*` schema it left, records it failed in audit.runs, and publishes as usual (issue 20, "Messages").
+Issue 12: the killed run's state is its DAG run in Airflow's metadata (left `running`), not a side file; the next
+run finishes it the way any run is finished."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, dag_runs, run_cli, run_progress
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 DAY = "2026-11-20"
@@ -35,12 +36,11 @@ def _kill_during_dbt(landing, url: str, state) -> str:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
-        for path in (state / "runs").glob(f"{DAY}_*.json"):
-            seconds = json.loads(path.read_text()).get("task_seconds", {})
-            if "ingest" in seconds and "dbt_build" not in seconds and any("__build_" in s for s in _schemas(url)):
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
-                return path.stem
+        key, done = run_progress(state, DAY)
+        if "ingest" in done and "dbt_build" not in done and any("__build_" in s for s in _schemas(url)):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+            return key
         time.sleep(0.05)
     proc.kill()
     pytest.fail("the run finished before it could be killed during dbt")
@@ -56,12 +56,17 @@ def test_killed_postgres_run_is_cleaned_up_by_the_next_run(tmp_path):
     with temp_database("storekpi_kill") as url:
         killed = _kill_during_dbt(landing, url, state)
         assert any(s.startswith("marts__build_") for s in _schemas(url))  # what the killed run left
-        assert json.loads((state / "runs" / f"{killed}.json").read_text())["status"] == "running"
+        assert dag_runs(state)[killed]["state"] == "running"
 
         result = run_cli("run", "--landing", str(landing), "--warehouse", url, "--date", DAY,
                          "--outbox", str(tmp_path / "outbox"), "--reports", str(tmp_path / "reports"), home=state)
         assert result.code == 0, result.stderr[-3000:]
         assert result.summary["status"] == "published"
         assert _schemas(url) == ["marts"]  # no marts__build_* left
-        record = json.loads((state / "runs" / f"{killed}.json").read_text())
-        assert record["status"] == "failed" and "stopped before it finished" in record["message"]
+        import psycopg2
+
+        with psycopg2.connect(url) as pg, pg.cursor() as cur:
+            cur.execute("select status, message, files_loaded from audit.runs where run_id = %s", [killed])
+            status, message, files_loaded = cur.fetchone()
+        assert status == "failed" and "stopped before it finished" in message
+        assert files_loaded == 5  # from the XCom its ingest step left

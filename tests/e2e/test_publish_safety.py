@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.conftest import FIXTURES, ROOT, run_cli, run_progress
 
 pytestmark = pytest.mark.e2e
 DAY = "2026-11-20"
@@ -140,17 +140,13 @@ def test_killed_run_leaves_published_state_and_next_run_recovers(site):
     proc = subprocess.Popen(
         [sys.executable, "-m", "storekpi.cli", "run", "--landing", str(landing), "--warehouse", str(warehouse),
          "--date", NEXT], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    runs = tmp / "state" / "runs"
     deadline = time.time() + 240
     killed = False
     while time.time() < deadline and proc.poll() is None:
-        for path in runs.glob(f"{NEXT}_*.json"):
-            seconds = json.loads(path.read_text()).get("task_seconds", {})
-            if "ingest" in seconds and "dbt_build" not in seconds:  # dbt is running now
-                os.killpg(proc.pid, signal.SIGKILL)
-                killed = True
-                break
-        if killed:
+        _, done = run_progress(tmp / "state", NEXT)
+        if "ingest" in done and "dbt_build" not in done:  # dbt is running now
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed = True
             break
         time.sleep(0.05)
     proc.wait(timeout=30)
