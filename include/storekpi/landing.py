@@ -73,7 +73,7 @@ def discover(landing: Path, config: StoreConfig, run_date: date) -> list[Landing
             if _outside(dataset_dir, root):
                 raise ConfigError(f"{dataset_dir}: dataset folder is a link to a folder outside the landing "
                                   f"folder; move the exports into the landing folder")
-            real_dataset = dataset_dir.resolve()
+            real_dataset = str(dataset_dir.resolve())
             for entry in _scan(dataset_dir):
                 try:
                     export_date = date.fromisoformat(entry.name)
@@ -81,17 +81,16 @@ def discover(landing: Path, config: StoreConfig, run_date: date) -> list[Landing
                     raise ConfigError(f"{dataset_dir / entry.name}: expected a folder named YYYY-MM-DD") from None
                 if export_date > run_date:
                     continue
-                date_dir = dataset_dir / entry.name
                 rel = f"{store_dir.name}/{dataset_dir.name}/{entry.name}"
-                if entry.is_symlink():
-                    real = date_dir.resolve()
-                    found = ([(date_dir, True, date_dir, rel)] if not real.is_relative_to(root)
-                             else _walk(date_dir, real, rel, root))
+                if not entry.is_symlink():
+                    found = _walk(entry.path, f"{real_dataset}/{entry.name}", rel, root)
+                elif (real := Path(entry.path).resolve()).is_relative_to(root):
+                    found = _walk(entry.path, str(real), rel, root)
                 else:
-                    found = _walk(date_dir, real_dataset / entry.name, rel, root)
-                files += [LandingFile(path=real, relpath=relpath, store_id=store_dir.name, dataset=dataset_dir.name,
-                                      export_date=export_date, outside=outside)
-                          for path, outside, real, relpath in sorted(found)]
+                    found = [(True, entry.path, rel)]
+                files += [LandingFile(path=Path(real), relpath=relpath, store_id=store_dir.name,
+                                      dataset=dataset_dir.name, export_date=export_date, outside=outside)
+                          for outside, real, relpath in sorted(found, key=lambda f: f[2].split("/"))]
     return files
 
 
@@ -106,35 +105,36 @@ def _outside(path: Path, root: Path) -> bool:
     return path.is_symlink() and not path.resolve().is_relative_to(root)
 
 
-def _scan(folder: Path) -> list[os.DirEntry]:
+def _scan(folder: Path | str) -> list[os.DirEntry]:
     """A folder's entries that are not hidden, sorted by name: one `scandir`, no `stat` per entry (the nightly walk
     lists every date folder of the history)."""
     with os.scandir(folder) as it:
         return sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
 
 
-def _walk(folder: Path, real: Path, rel: str, root: Path,
-          seen: frozenset[Path] = frozenset()) -> list[tuple[Path, bool, Path, str]]:
-    """(path, outside, real path, relpath) of every file under `folder` (whose real path is `real`, inside the
+def _walk(folder: str, real: str, rel: str, root: Path,
+          seen: frozenset[str] = frozenset()) -> list[tuple[bool, str, str]]:
+    """(outside, real path, relpath) of every file under `folder` (whose real path is `real`, inside the
     landing folder), following links that stay inside it; a link leading outside (file or folder) is one entry,
-    never opened. Only links are resolved. A link loop is followed once."""
+    never opened. Only links are resolved; paths are strings (a Path per entry was most of the walk's time). A link
+    loop is followed once."""
     if real in seen:
         return []
-    found: list[tuple[Path, bool, Path, str]] = []
+    found: list[tuple[bool, str, str]] = []
     for entry in _scan(folder):
-        path, relpath = folder / entry.name, f"{rel}/{entry.name}"
+        relpath = f"{rel}/{entry.name}"
         if entry.is_symlink():
-            target = path.resolve()
+            target = Path(entry.path).resolve()
             if not target.is_relative_to(root):
-                found.append((path, True, path, relpath))
+                found.append((True, entry.path, relpath))
             elif target.is_dir():
-                found += _walk(path, target, relpath, root, seen | {real})
+                found += _walk(entry.path, str(target), relpath, root, seen | {real})
             elif target.is_file():
-                found.append((path, False, target, relpath))
+                found.append((False, str(target), relpath))
         elif entry.is_dir():
-            found += _walk(path, real / entry.name, relpath, root, seen | {real})
+            found += _walk(entry.path, f"{real}/{entry.name}", relpath, root, seen | {real})
         elif entry.is_file():
-            found.append((path, False, real / entry.name, relpath))
+            found.append((False, f"{real}/{entry.name}", relpath))
     return found
 
 
