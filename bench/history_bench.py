@@ -154,16 +154,15 @@ def run(sizes: Sizes, work: Path, command: str) -> Section:
 
 
 GROWTH_NOTE = """\
-Where the growth comes from: `discover` and `ingest` grow with the number of landing files, not with the data:
-`storekpi.landing.discover` walks every store/dataset/date folder with `pathlib` (`rglob`, `resolve`,
-`relative_to` per file; about 1.3 s for 4,500 files) and runs twice per night (the `discover` and `ingest` steps
-both call it), and `storekpi.ingest` hashes every landing file each night to compare with `audit.files`. dbt
-rebuilds every intermediate and mart table from all of `raw` (all models are `table`s), so the `*_latest` models
-grow with history; today that is a small share next to dbt's fixed start-up and parse cost. What would keep the
-ratio down as history grows: discover once per run with `os.scandir` and skip date folders already recorded in
-`audit.files` (or hash only files whose size or mtime changed), and make the `*_latest` / order-fact models
-incremental on `_export_date`. Backfilling history costs ingest {per_file} per small file (the setup above; it was
-125–150 ms while every file had a DuckDB connection and parsers of its own)."""
+Where the growth comes from: `discover` and `ingest` no longer read all history. `storekpi.landing.discover` lists
+each date folder with one `os.scandir` and resolves only links (8,135 files: 0.26 s, was 1.07 s with `pathlib`), and
+ingest reads a landing file only when its size, mtime or ctime differs from what `audit.files` recorded (it hashed
+every file each night); what is left grows with the number of date folders, listed twice per night (the `discover`
+and `ingest` steps both walk). The DuckDB build starts as a copy of the published file (with its fsync 28 ms for
+the 1-year warehouse, 53 ms for the 3-year one; 1.8 s per GiB). dbt rebuilds every intermediate and mart table from
+all of `raw` (all models are `table`s), so the `*_latest` and customer models grow with history: the next step is
+incremental models on `_export_date`, proven against a full rebuild. Backfilling history costs ingest {per_file} per
+small file (the setup above; it was 125–150 ms while every file had a DuckDB connection and parsers of its own)."""
 
 
 def _setup_ingest(setup: dict) -> str:
