@@ -1,4 +1,4 @@
-"""Nightly cost for one new day D on a store with 1 year vs 3 years of history (target: ratio ≤ 1.3).
+"""Nightly cost for one new day D on a store with 1 year vs 3 years of history (target: ratio ≤ 1.2).
 
 Setup (not timed): generate the store's 3-year landing folder; the 1-year store is its last year (hard links, so
 the two stores share their last year's data). Run the pipeline for D-1 on the 1-year folder and keep the published
@@ -27,7 +27,7 @@ from bench.steps import SETUP_STEPS, run_steps
 
 log = logging.getLogger(__name__)
 
-RATIO_MAX = 1.3
+RATIO_MAX = 1.2  # issue 19 (issues 14 and 15 asked for 1.3)
 LABELS = ("1y", "3y")
 # A baseline stays valid while the landing folder and the raw tables' layout are unchanged; ingest or dbt code
 # changes do not invalidate it (the night for D is run by the current code).
