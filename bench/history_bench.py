@@ -1,4 +1,4 @@
-"""Nightly cost for one new day D on a store with 1 year vs 3 years of history (target: ratio ≤ 1.3).
+"""Nightly cost for one new day D on a store with 1 year vs 3 years of history (target: ratio ≤ 1.2).
 
 Setup (not timed): generate the store's 3-year landing folder; the 1-year store is its last year (hard links, so
 the two stores share their last year's data). Run the pipeline for D-1 on the 1-year folder and keep the published
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from bench.steps import SETUP_STEPS, run_steps
 
 log = logging.getLogger(__name__)
 
-RATIO_MAX = 1.3
+RATIO_MAX = 1.2  # issue 19 (issues 14 and 15 asked for 1.3)
 LABELS = ("1y", "3y")
 # A baseline stays valid while the landing folder and the raw tables' layout are unchanged; ingest or dbt code
 # changes do not invalidate it (the night for D is run by the current code).
@@ -69,6 +70,9 @@ def _baseline(root: Path, landing: Path, sizes: Sizes, before: str, start: dict 
         _restore(Path(start["baseline"]), warehouse)
     else:
         warehouse.unlink(missing_ok=True)
+    from storekpi.ingest import RACY_NS
+
+    time.sleep(RACY_NS / 1e9)  # ingest records no stat for a file changed moments ago (the 1-year folder's links)
     setup = run_steps(landing, warehouse, before, root / "run", label="setup", steps=steps)
     built = warehouse if "publish" in steps else _build_path(warehouse)  # smoke stops before publish
     shutil.copy2(built, baseline)
@@ -150,16 +154,15 @@ def run(sizes: Sizes, work: Path, command: str) -> Section:
 
 
 GROWTH_NOTE = """\
-Where the growth comes from: `discover` and `ingest` grow with the number of landing files, not with the data:
-`storekpi.landing.discover` walks every store/dataset/date folder with `pathlib` (`rglob`, `resolve`,
-`relative_to` per file; about 1.3 s for 4,500 files) and runs twice per night (the `discover` and `ingest` steps
-both call it), and `storekpi.ingest` hashes every landing file each night to compare with `audit.files`. dbt
-rebuilds every intermediate and mart table from all of `raw` (all models are `table`s), so the `*_latest` models
-grow with history; today that is a small share next to dbt's fixed start-up and parse cost. What would keep the
-ratio down as history grows: discover once per run with `os.scandir` and skip date folders already recorded in
-`audit.files` (or hash only files whose size or mtime changed), and make the `*_latest` / order-fact models
-incremental on `_export_date`. Backfilling history costs ingest {per_file} per small file (the setup above; it was
-125–150 ms while every file had a DuckDB connection and parsers of its own)."""
+Where the growth comes from: `discover` and `ingest` no longer read all history. `storekpi.landing.discover` lists
+each date folder with one `os.scandir` and resolves only links (8,135 files: 0.26 s, was 1.07 s with `pathlib`), and
+ingest reads a landing file only when its size, mtime or ctime differs from what `audit.files` recorded (it hashed
+every file each night); what is left grows with the number of date folders, listed twice per night (the `discover`
+and `ingest` steps both walk). The DuckDB build starts as a copy of the published file (with its fsync 28 ms for
+the 1-year warehouse, 53 ms for the 3-year one; 1.8 s per GiB). dbt rebuilds every intermediate and mart table from
+all of `raw` (all models are `table`s), so the `*_latest` and customer models grow with history: the next step is
+incremental models on `_export_date`, proven against a full rebuild. Backfilling history costs ingest {per_file} per
+small file (the setup above; it was 125–150 ms while every file had a DuckDB connection and parsers of its own)."""
 
 
 def _setup_ingest(setup: dict) -> str:

@@ -2,6 +2,8 @@
 
 The manifest is `audit.files` (one row per landing path, with its sha256):
 - same path and sha256 as recorded -> skipped (a forgotten file stays forgotten; a rejected one stays rejected);
+  a file whose size, mtime and ctime are those recorded when it was read has its recorded sha256 without being read
+  again (a stat cache, as rsync and git keep; any difference -> hashed), so a night does not read all history;
 - new path, or same path with a new sha256 (a correction) -> the rows it contributed before are deleted from raw
   and quarantine, and the file is read again;
 - Taobao orders are read per folder (order report + line report are checked against each other), so when one
@@ -19,6 +21,7 @@ operators find every problem there.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,11 +52,17 @@ class IngestSummary:
     rows_quarantined: int = 0
 
 
+Stat = tuple[int, int, int] | None  # (size, mtime_ns, ctime_ns) of a file that may be trusted next run; None: never
+STAT_COLUMNS = ("file_size", "file_mtime_ns", "file_ctime_ns")
+RACY_NS = 2_000_000_000  # a file changed this close to the run's start may change again within the same timestamp
+
+
 @dataclass
 class _FileResult:
     file: LandingFile
     sha256: str
     status: str  # loaded | rejected
+    stat: Stat = None
     format: str | None = None
     encoding: str | None = None
     reason: str | None = None
@@ -66,22 +75,32 @@ def ingest(wh: Warehouse, config: StoreConfig, files: list[LandingFile], *, batc
     summary = IngestSummary(files_seen=len(files))
     manifest = {path: (sha, status) for path, sha, status in
                 wh.query("select path, sha256, status from audit.files")}
+    recorded_stats = {path: (size, mtime, ctime) for path, size, mtime, ctime in wh.query(
+        "select path, file_size, file_mtime_ns, file_ctime_ns from audit.files where file_size is not null")}
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    trusted_before = time.time_ns() - RACY_NS
+    refresh: list[tuple[str, Stat]] = []  # unchanged content, new stat (touched, or recorded by an older storekpi)
     bench = Workbench.open(wh)
     try:
         for unit in _units(files, config):
-            digests = {f.relpath: f.sha256() for f in unit}
+            stats = {f.relpath: _stat(f, trusted_before) for f in unit}  # taken before any read
+            digests = {f.relpath: _digest(f, stats[f.relpath], manifest, recorded_stats) for f in unit}
             if all(manifest.get(f.relpath, (None,))[0] == digests[f.relpath] for f in unit):
                 summary.files_unchanged += len(unit)
+                refresh += _stale_stats(unit, stats, recorded_stats)
                 continue
             to_read = [f for f in unit if manifest.get(f.relpath) != (digests[f.relpath], "forgotten")]
             summary.files_unchanged += len(unit) - len(to_read)
+            refresh += _stale_stats([f for f in unit if f not in to_read], stats, recorded_stats)
             results, built = _read_unit(bench, to_read, digests, config, batch_id, salt, loaded_at)
+            for result in results:
+                result.stat = stats[result.file.relpath]
             _write(wh, bench, results, built, manifest, batch_id, loaded_at)
             for result in results:
                 _account(summary, result)
     finally:
         bench.close()
+    _record_stats(wh, refresh)
     log.info("ingest: %d files seen, %d loaded, %d unchanged, %d rejected; %d rows in, %d loaded, %d quarantined",
              summary.files_seen, summary.files_loaded, summary.files_unchanged, summary.files_rejected,
              summary.rows_in, summary.rows_loaded, summary.rows_quarantined)
@@ -104,10 +123,53 @@ def forget(wh: Warehouse, relpath: str) -> int:
         store_id, dataset = entry[0]
         if dataset == "orders":  # a Taobao order report and line report depend on each other: re-read the others
             folder = "/".join(relpath.split("/")[:3]) + "/"
-            wh.execute("""update audit.files set sha256 = '' where substr(path, 1, ?) = ? and path <> ?
+            wh.execute("""update audit.files set sha256 = '', file_size = null, file_mtime_ns = null,
+                          file_ctime_ns = null where substr(path, 1, ?) = ? and path <> ?
                           and status <> 'forgotten'""", [len(folder), folder, relpath])
     log.info("forget: store %s, dataset %s, file %s: %d rows removed", store_id, dataset, relpath, removed)
     return removed
+
+
+# -- the stat cache ---------------------------------------------------------------------------------------------
+def _stat(f: LandingFile, trusted_before: int) -> Stat:
+    """What may vouch for the file's content next run: (size, mtime_ns, ctime_ns), or None for a link out of the
+    landing folder (never read: its digest costs nothing) and for a file changed within RACY_NS of the run's start
+    (a write in the same clock tick after the read would keep the same stat: git's "racy clean" case)."""
+    if f.outside:
+        return None
+    st = f.path.stat()
+    if max(st.st_mtime_ns, st.st_ctime_ns) >= trusted_before:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _digest(f: LandingFile, stat: Stat, manifest: dict, recorded_stats: dict) -> str:
+    """The recorded sha256 when the file's stat is the one recorded with it; otherwise the content is hashed."""
+    if stat is not None and recorded_stats.get(f.relpath) == stat and f.relpath in manifest:
+        return manifest[f.relpath][0]
+    return f.sha256()
+
+
+def _stale_stats(unit: Iterable[LandingFile], stats: dict, recorded_stats: dict) -> list[tuple[str, Stat]]:
+    return [(f.relpath, stats[f.relpath]) for f in unit
+            if stats[f.relpath] is not None and recorded_stats.get(f.relpath) != stats[f.relpath]]
+
+
+def _record_stats(wh: Warehouse, refresh: list[tuple[str, Stat]]) -> None:
+    """Record new stats of files whose content was hashed and found unchanged, in one statement (after an upgrade
+    or a restore from backup every file is in this list once)."""
+    if not refresh:
+        return
+    frame = pa.table({"path": [p for p, _ in refresh],
+                      **{c: pa.array([st[i] for _, st in refresh], pa.int64()) for i, c in enumerate(STAT_COLUMNS)}})
+    with wh.transaction():
+        wh.execute("create temp table if not exists storekpi_stats (path varchar, file_size bigint, "
+                   "file_mtime_ns bigint, file_ctime_ns bigint)")
+        wh.execute("delete from storekpi_stats")
+        wh.append("storekpi_stats", frame)
+        wh.execute("update audit.files as f set " + ", ".join(f"{c} = s.{c}" for c in STAT_COLUMNS)
+                   + " from storekpi_stats as s where f.path = s.path")
+        wh.execute("drop table storekpi_stats")
 
 
 # -- units of work ----------------------------------------------------------------------------------------------
@@ -178,10 +240,10 @@ def _write(wh: Warehouse, bench: Workbench, results: list[_FileResult], built, m
             f = r.file
             wh.execute(
                 "insert into audit.files (path, store_id, dataset, export_date, sha256, format, encoding, status, "
-                "reason, message, rows_in, rows_loaded, rows_quarantined, batch_id, loaded_at) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "reason, message, rows_in, rows_loaded, rows_quarantined, batch_id, loaded_at, file_size, "
+                "file_mtime_ns, file_ctime_ns) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [f.relpath, f.store_id, f.dataset, f.export_date, r.sha256, r.format, r.encoding, r.status,
-                 r.reason, r.message, *r.rows, batch_id, loaded_at])
+                 r.reason, r.message, *r.rows, batch_id, loaded_at, *(r.stat or (None, None, None))])
     for r in results:
         f = r.file
         if r.status == "rejected":

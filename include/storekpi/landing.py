@@ -73,17 +73,24 @@ def discover(landing: Path, config: StoreConfig, run_date: date) -> list[Landing
             if _outside(dataset_dir, root):
                 raise ConfigError(f"{dataset_dir}: dataset folder is a link to a folder outside the landing "
                                   f"folder; move the exports into the landing folder")
-            for date_dir in _entries(dataset_dir, root):
+            real_dataset = str(dataset_dir.resolve())
+            for entry in _scan(dataset_dir):
                 try:
-                    export_date = date.fromisoformat(date_dir.name)
+                    export_date = date.fromisoformat(entry.name)
                 except ValueError:
-                    raise ConfigError(f"{date_dir}: expected a folder named YYYY-MM-DD") from None
+                    raise ConfigError(f"{dataset_dir / entry.name}: expected a folder named YYYY-MM-DD") from None
                 if export_date > run_date:
                     continue
-                files += [LandingFile(path=real, relpath=path.relative_to(landing).as_posix(),
-                                      store_id=store_dir.name, dataset=dataset_dir.name, export_date=export_date,
-                                      outside=outside)
-                          for path, outside, real in sorted(_walk(date_dir, root))]
+                rel = f"{store_dir.name}/{dataset_dir.name}/{entry.name}"
+                if not entry.is_symlink():
+                    found = _walk(entry.path, f"{real_dataset}/{entry.name}", rel, root)
+                elif (real := Path(entry.path).resolve()).is_relative_to(root):
+                    found = _walk(entry.path, str(real), rel, root)
+                else:
+                    found = [(True, entry.path, rel)]
+                files += [LandingFile(path=Path(real), relpath=relpath, store_id=store_dir.name,
+                                      dataset=dataset_dir.name, export_date=export_date, outside=outside)
+                          for outside, real, relpath in sorted(found, key=lambda f: f[2].split("/"))]
     return files
 
 
@@ -98,22 +105,36 @@ def _outside(path: Path, root: Path) -> bool:
     return path.is_symlink() and not path.resolve().is_relative_to(root)
 
 
-def _walk(folder: Path, root: Path, seen: frozenset[Path] = frozenset()) -> list[tuple[Path, bool, Path]]:
-    """(path, outside, real path) of every file under `folder`, following links that stay inside the landing
-    folder; a link leading outside (file or folder) is one entry, never opened. A link loop is followed once."""
-    if _outside(folder, root):
-        return [(folder, True, folder)]
-    real = folder.resolve()
+def _scan(folder: Path | str) -> list[os.DirEntry]:
+    """A folder's entries that are not hidden, sorted by name: one `scandir`, no `stat` per entry (the nightly walk
+    lists every date folder of the history)."""
+    with os.scandir(folder) as it:
+        return sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+
+
+def _walk(folder: str, real: str, rel: str, root: Path,
+          seen: frozenset[str] = frozenset()) -> list[tuple[bool, str, str]]:
+    """(outside, real path, relpath) of every file under `folder` (whose real path is `real`, inside the
+    landing folder), following links that stay inside it; a link leading outside (file or folder) is one entry,
+    never opened. Only links are resolved; paths are strings (a Path per entry was most of the walk's time). A link
+    loop is followed once."""
     if real in seen:
         return []
-    found: list[tuple[Path, bool, Path]] = []
-    for path in _entries(folder, root):
-        if _outside(path, root):
-            found.append((path, True, path))
-        elif path.is_dir():
-            found += _walk(path, root, seen | {real})
-        elif path.is_file():
-            found.append((path, False, path.resolve() if path.is_symlink() else real / path.name))
+    found: list[tuple[bool, str, str]] = []
+    for entry in _scan(folder):
+        relpath = f"{rel}/{entry.name}"
+        if entry.is_symlink():
+            target = Path(entry.path).resolve()
+            if not target.is_relative_to(root):
+                found.append((True, entry.path, relpath))
+            elif target.is_dir():
+                found += _walk(entry.path, str(target), relpath, root, seen | {real})
+            elif target.is_file():
+                found.append((False, str(target), relpath))
+        elif entry.is_dir():
+            found += _walk(entry.path, f"{real}/{entry.name}", relpath, root, seen | {real})
+        elif entry.is_file():
+            found.append((False, f"{real}/{entry.name}", relpath))
     return found
 
 

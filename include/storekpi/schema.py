@@ -217,6 +217,10 @@ AUDIT: dict[str, dict[str, str]] = {
         "rows_quarantined": "INTEGER NOT NULL",
         "batch_id": "VARCHAR NOT NULL",
         "loaded_at": "TIMESTAMP NOT NULL",
+        # the stat cache (ingest.py): the file as it was read; NULL = hash it next run
+        "file_size": "BIGINT",
+        "file_mtime_ns": "BIGINT",
+        "file_ctime_ns": "BIGINT",
     },
     "runs": {
         "run_id": "VARCHAR NOT NULL",
