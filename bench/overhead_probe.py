@@ -4,7 +4,8 @@ The real CLI runs the real DAG through Airflow; the probe only wraps functions w
 work done is unchanged): Airflow set-up (`configure_environment`, imports, `configure_orm`, `migrate`, `DagBag`),
 `dag.test`, each task's start request to the Execution API and each pipeline step, and inside the steps dbt's import and manifest parse and Great Expectations'
 import. `--startup-only` stops after the DagBag (the smoke sizes: no dbt, no DAG run). The parent passes the wall
-time it spawned the child at (`STOREKPI_BENCH_SPAWNED_AT`), so interpreter start counts too; it measures the exit.
+time it spawned the child at (`STOREKPI_BENCH_SPAWNED_AT`), so interpreter start counts too; it measures the exit,
+which the probe ends as `storekpi` does (`cli.exit_now`).
 """
 
 from __future__ import annotations
@@ -128,5 +129,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.stdout.flush()
-    sys.exit(main(sys.argv[1:]))
+    from storekpi.cli import exit_now
+
+    exit_now(main(sys.argv[1:]))  # ends as `storekpi` does
