@@ -1,10 +1,11 @@
 """The fixed cost of one `storekpi run`: a night with no new files, minus its in-process steps, part by part.
 
-A small generated store is run once for D (setup, not timed); then quiet nights D+1, D+2, … run through the real
-CLI and the real DAG (`bench.overhead_probe` adds clocks only). Rounds alternate a warm dbt parse (the warehouse's
-parse cache from the night before, what every night but the first gets) and a cold one (the cache deleted first),
-so `dbt_parse_seconds` cold vs warm come from the same run. `run_fixed_overhead_seconds` is the median of the warm
-nights. The smoke sizes run only the start-up (interpreter, CLI, Airflow import, metadata, DagBag): no DAG run.
+The test suite's two-store landing folder (`tests/fixtures/e2e_landing`) is run once for D (setup, not timed);
+then quiet nights D+1, D+2, … run through the real CLI and the real DAG (`bench.overhead_probe` adds clocks only).
+Rounds alternate a warm dbt parse (the warehouse's parse cache from the night before, what every night but the
+first gets) and a cold one (the cache deleted first), so `dbt_parse_seconds` cold vs warm come from the same run.
+`run_fixed_overhead_seconds` is the median of the warm nights. The smoke sizes run only the start-up (interpreter,
+CLI, Airflow import, metadata, DagBag): no DAG run.
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench import fixtures
-from bench.measure import PYTHON, median, run_child
+from bench.measure import PYTHON, ROOT, median, run_child
 from bench.report import Figure, Section, table
 from bench.sizes import END_DATE, Sizes
 
 log = logging.getLogger(__name__)
 
 TARGET_SECONDS = 5.0
-STORES, DAYS, ORDERS_PER_DAY = 1, 3, 20  # small: the point is what does not depend on the data
+LANDING = ROOT / "tests" / "fixtures" / "e2e_landing"  # small: the point is what does not depend on the data
 STEP_PREFIX = "step:"
 PARTS = (  # (key, label) of the fixed costs outside the steps, in the order a run meets them
     ("interpreter", "interpreter start"),
@@ -99,8 +99,7 @@ def run(sizes: Sizes, work: Path, command: str) -> Section:
     section = Section("overhead", "Fixed cost of one `storekpi run` (a night with no new files)")
     base = work / "overhead"
     home = base / "state"
-    landing = fixtures.landing(base / "input", stores=STORES, days=DAYS, orders_per_day=ORDERS_PER_DAY,
-                               end_date=END_DATE)
+    landing = LANDING
     out = base / "out"
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(home, ignore_errors=True)
@@ -160,9 +159,10 @@ def _full(section: Section, nights: dict[str, list[dict]], setup_seconds: float,
                command=command),
     ]
     section.data = {"nights": nights, "setup_seconds": round(setup_seconds, 1),
-                    "migrate_seconds": round(migrate_seconds, 1), "store": [STORES, DAYS, ORDERS_PER_DAY]}
+                    "migrate_seconds": round(migrate_seconds, 1), "landing": "tests/fixtures/e2e_landing"}
     section.details.append(
-        f"One generated store ({DAYS} days, {ORDERS_PER_DAY} orders a day) run for D = {END_DATE} (setup, "
+        f"The test suite's landing folder `tests/fixtures/e2e_landing` (two stores, orders and traffic for one "
+        f"day) run for D = {END_DATE} (setup, "
         f"{setup_seconds:.0f} s, after migrating a fresh Airflow metadata DB in {migrate_seconds:.1f} s, not "
         f"counted); then {len(warm) + len(cold)} quiet nights (no new files) through `storekpi run` and "
         "`bench.overhead_probe` (clocks around the real CLI, Airflow and pipeline functions), alternating a warm "

@@ -158,7 +158,8 @@ def _invoke(command: str, wh: Warehouse, run_date: date, work_dir: Path, extra: 
 def write_run_date(wh: Warehouse, run_date: date) -> None:
     """Make `run_date` the D that `run_date()` gives models (replaces the one row of RUN_DATE_TABLE)."""
     schema_name = RUN_DATE_TABLE.split(".")[0]
-    with Warehouse(wh.target, path=wh.path) as con, con.transaction():
+    path = (wh.path or wh.target.path) if wh.kind == "duckdb" else None  # the file dbt builds in: see profile()
+    with Warehouse(wh.target, path=path) as con, con.transaction():
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
         con.execute(f"CREATE TABLE IF NOT EXISTS {RUN_DATE_TABLE} (run_date date not null)")
         con.execute(f"DELETE FROM {RUN_DATE_TABLE}")
