@@ -89,3 +89,15 @@ def test_a_changed_model_file_is_parsed_on_the_next_build(tmp_path, monkeypatch)
         columns = [r[0] for r in wh.query("select column_name from information_schema.columns "
                                           "where table_schema = 'staging' and table_name = 'stg_stores'")]
     assert "parse_probe" in columns
+
+
+def test_each_warehouse_has_its_own_parse_cache_and_a_build_schema_does_not_make_a_new_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("STOREKPI_HOME", str(tmp_path / "state"))
+    one, other = (Target(str(tmp_path / name / "warehouse.duckdb")) for name in ("a", "b"))
+    files = {dbt_runner.parse_cache_file(Warehouse(t, path=t.build_path)) for t in (one, other)}
+    assert len(files) == 2 and all(f.parent == tmp_path / "state" / "dbt-parse" for f in files)
+    pg = Target("postgresql://postgres@127.0.0.1:5432/kpis")
+    tonight, tomorrow = (dbt_runner.parse_cache_file(Warehouse(pg, marts_schema=f"marts__build_{key}"))
+                         for key in ("run1", "run2"))
+    assert tonight == tomorrow  # dbt sees the changed `marts_schema` var itself and parses in full
+    assert tonight != dbt_runner.parse_cache_file(Warehouse(Target("postgresql://postgres@127.0.0.1:5432/other")))
