@@ -1,4 +1,11 @@
-{#- The run's logical date D: marts cover dates <= D and ignore raw rows dated after it. -#}
+{#- The run's logical date D: marts cover dates <= D and ignore raw rows dated after it.
+    A build reads D from the one-row table storekpi.dbt_runner writes before it (RUN_DATE_TABLE), so the parsed
+    project is the same every night and dbt reuses its parse; the compiled SQL is then the same too. A `run_date`
+    var (dbt unit tests' overrides; docs and compile, which dbt_runner gives it) makes D a literal instead. -#}
 {% macro run_date() -%}
-    cast('{{ var("run_date") }}' as date)
+    {%- if var("run_date", none) is not none -%}
+        cast('{{ var("run_date") }}' as date)
+    {%- else -%}
+        (select run_date from audit.dbt_run_date)
+    {%- endif -%}
 {%- endmacro %}

@@ -7,11 +7,13 @@ quality gate, 2 usage or configuration error (the message names the option or fi
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import os
 import re
 import sys
+import threading
 import traceback
 import uuid
 from datetime import datetime, timezone
@@ -108,6 +110,29 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"status": "failed", "date": getattr(args, "date", None), "message": str(exc)},
                              ensure_ascii=False))
         return exc.exit_code
+
+
+def entry() -> None:
+    """The `storekpi` program: `main()`, then `exit_now` with its exit code."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> None:
+    """End the process as the interpreter would, up to its teardown: wait for non-daemon threads, run the atexit
+    handlers (log handlers flush and close, Airflow disposes its engine), flush stdout and stderr, then `os._exit`,
+    skipping the teardown of every module and object the run loaded (after a run with Airflow, dbt and Great
+    Expectations: about 950,000 objects, 5-6 s). Files and databases are closed by then; Airflow's task supervisor
+    ends its forked children the same way."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or broken pipe: nothing more can be written anyway
+            pass
+    os._exit(code)
 
 
 def execute(*, landing: str, warehouse: str, date: str, stores: str | None = None, outbox: str | None = None,
@@ -317,4 +342,4 @@ def cmd_customers(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -93,6 +93,7 @@ class RunConsole:
         self._log_file = open(self.path, "ab")
         read_end, write_end = os.pipe()
         self._closing = threading.Event()
+        self._wake = os.pipe()  # written once at exit, so the pump stops without waiting out its poll
         self._pump = threading.Thread(target=self._copy, args=(read_end,), name="storekpi-log", daemon=True)
         self._pump.start()
         os.dup2(write_end, 1)
@@ -128,8 +129,9 @@ class RunConsole:
         os.dup2(self._saved[0], 1)
         os.dup2(self._saved[1], 2)
         self._closing.set()  # the pump drains what was written, then stops
+        os.write(self._wake[1], b"x")
         self._pump.join(timeout=10)
-        for fd in self._saved:
+        for fd in (*self._saved, *self._wake):
             os.close(fd)
         self._log_file.close()
         self.out.close()
@@ -144,8 +146,8 @@ class RunConsole:
         with os.fdopen(read_end, "rb", buffering=0) as pipe:
             while True:
                 closing = self._closing.is_set()
-                readable, _, _ = select.select([pipe], [], [], 0.1)
-                if not readable:
+                readable, _, _ = select.select([pipe, self._wake[0]], [], [], 0.1)
+                if pipe not in readable:
                     if closing:
                         return
                     continue

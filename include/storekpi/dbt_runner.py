@@ -4,10 +4,16 @@ Why in-process and one `dbt build`: DuckDB allows a single writer, so one dbtRun
 and runs every data and unit test in DAG order. Each call gets its own profiles.yml, target and log folders inside
 `work_dir`, so parallel runs never share `dbt/target`. dbt is imported inside the functions only: importing this
 module (from a DAG file, say) stays cheap.
+
+Why the run date is a table, not a var: dbt re-parses the whole project (seconds) whenever `--vars` change, so a
+build writes D into `RUN_DATE_TABLE` and the `run_date()` macro reads it back as a scalar subquery; the parsed
+project is then the same every night and dbt's partial parse (`partial_parse.msgpack`, kept per warehouse under
+storekpi's state folder) is reused, re-parsing only the files whose content changed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -22,6 +28,7 @@ from urllib.parse import unquote, urlparse
 import yaml
 
 from storekpi.errors import StorekpiError
+from storekpi.runspec import state_dir
 from storekpi.warehouse import MARTS, Target, Warehouse
 
 log = logging.getLogger(__name__)
@@ -29,6 +36,9 @@ log = logging.getLogger(__name__)
 PROFILE = "storekpi"
 POSTGRES_THREADS = 2  # the machines running this have two cores
 PASSWORD_ENV = "DBT_ENV_SECRET_STOREKPI_WAREHOUSE_PASSWORD"
+RUN_DATE_TABLE = "audit.dbt_run_date"  # one row: the D a build is for (macros/run_date.sql reads it)
+PARSE_FILE = "partial_parse.msgpack"
+PARSE_CACHES_KEPT = 16  # warehouses whose parse is kept (about 2 MB each); the least recently built go first
 
 
 class DbtBuildError(StorekpiError):
@@ -105,6 +115,8 @@ def docs(out_dir: Path, *, wh: Warehouse | None = None, run_date: date | None = 
 
 # -- internals --------------------------------------------------------------------------------------------------
 def _invoke(command: str, wh: Warehouse, run_date: date, work_dir: Path, extra: list[str] | None = None) -> Any:
+    """Run one dbt command. `build` reads D from the warehouse and reuses the warehouse's parse cache; other
+    commands (docs, compile) get D as a var, so their compiled SQL shows the date, and parse afresh."""
     from dbt.cli.main import dbtRunner
 
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +125,13 @@ def _invoke(command: str, wh: Warehouse, run_date: date, work_dir: Path, extra: 
     profiles_file = profiles / "profiles.yml"
     profiles_file.write_text(yaml.safe_dump(profile(wh)), encoding="utf-8")  # no password: see profile()
     os.environ[PASSWORD_ENV] = wh.target.password  # "" for DuckDB
-    dbt_vars = {"run_date": run_date.isoformat(), "marts_schema": wh.marts_schema}
+    dbt_vars: dict[str, str] = {"marts_schema": wh.marts_schema}
+    cache = None
+    if command == "build":
+        write_run_date(wh, run_date)
+        cache = parse_cache_file(wh)
+    else:
+        dbt_vars["run_date"] = run_date.isoformat()
     args = [
         command, *(extra or []),
         "--project-dir", str(project_dir()),
@@ -126,11 +144,65 @@ def _invoke(command: str, wh: Warehouse, run_date: date, work_dir: Path, extra: 
         "--no-use-colors",
         "--no-send-anonymous-usage-stats",
     ]
+    if cache is not None and cache.exists():
+        args += ["--partial-parse", "--partial-parse-file-path", str(cache)]  # dbt only reads it
     log.info("dbt %s for %s into %s (work dir %s)", command, run_date, wh.marts_schema, work_dir)
     try:
         return dbtRunner().invoke(args)
     finally:
         _release_duckdb()  # a no-op when no DuckDB file was opened
+        if cache is not None:
+            _keep_parse(work_dir / "target" / PARSE_FILE, cache)
+
+
+def write_run_date(wh: Warehouse, run_date: date) -> None:
+    """Make `run_date` the D that `run_date()` gives models (replaces the one row of RUN_DATE_TABLE)."""
+    schema_name = RUN_DATE_TABLE.split(".")[0]
+    path = (wh.path or wh.target.path) if wh.kind == "duckdb" else None  # the file dbt builds in: see profile()
+    with Warehouse(wh.target, path=path) as con, con.transaction():
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {RUN_DATE_TABLE} (run_date date not null)")
+        con.execute(f"DELETE FROM {RUN_DATE_TABLE}")
+        con.execute(f"INSERT INTO {RUN_DATE_TABLE} (run_date) VALUES (?)", [run_date])
+
+
+def parse_cache_file(wh: Warehouse) -> Path:
+    """Where the last parse of the project against this warehouse is kept (`$STOREKPI_HOME/dbt-parse/`).
+
+    One file per warehouse and project folder: dbt checks files by content hash, `--vars` (so the PostgreSQL
+    build schema, which is the `marts_schema` var, forces a full parse), env vars and the dbt version itself, but
+    not the profile's values (the DuckDB file's name becomes the database every node is parsed with), so those
+    pick the file. The profile's `schema` is left out of the key: it always equals the `marts_schema` var."""
+    output = dict(profile(wh)[PROFILE]["outputs"][wh.kind])
+    output.pop("schema", None)
+    key = json.dumps({"project": str(project_dir().resolve()), "output": output}, sort_keys=True)
+    return state_dir() / "dbt-parse" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.msgpack"
+
+
+def _keep_parse(written: Path, cache: Path) -> None:
+    """Publish the parse dbt just wrote as the warehouse's cache, atomically (dbt writes none when nothing changed).
+
+    A reader holds the old file or the new one, never a half-written one: two runs may share a cache only if they
+    share a warehouse, which `warehouse.exclusive` forbids, and different warehouses use different files."""
+    if written.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
+        shutil.copyfile(written, partial)
+        os.replace(partial, cache)
+    elif cache.exists():
+        os.utime(cache)  # reused as it was: still recently built
+    else:
+        return
+    kept = sorted(cache.parent.glob("*.msgpack"), key=_mtime, reverse=True)
+    for stale in kept[PARSE_CACHES_KEPT:]:  # tests build many throw-away warehouses
+        stale.unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # pruned by another run meanwhile
+        return 0.0
 
 
 def _release_duckdb() -> None:
