@@ -68,8 +68,8 @@ def _instrument(startup_only: bool) -> None:
     airflow_runner.configure_environment = configure_then_wrap
     airflow_runner.migrate = _timed("migrate", airflow_runner.migrate)
     airflow_runner.run_dag = _timed("run_dag", airflow_runner.run_dag)
-    for step in pipeline.STEPS:
-        setattr(pipeline, step.__name__, _timed(f"step:{step.__name__}", _before(step)))
+    for step in pipeline.STEPS:  # run_step calls a step through STEPS_BY_NAME
+        pipeline.STEPS_BY_NAME[step.__name__] = _timed(f"step:{step.__name__}", _before(step))
 
 
 class _StartupDone(Exception):
