@@ -158,8 +158,7 @@ def _invoke(command: str, wh: Warehouse, run_date: date, work_dir: Path, extra: 
 def write_run_date(wh: Warehouse, run_date: date) -> None:
     """Make `run_date` the D that `run_date()` gives models (replaces the one row of RUN_DATE_TABLE)."""
     schema_name = RUN_DATE_TABLE.split(".")[0]
-    path = (wh.path or wh.target.path) if wh.kind == "duckdb" else None  # the file dbt builds in: see profile()
-    with Warehouse(wh.target, path=path) as con, con.transaction():
+    with wh.reopened() as con, con.transaction():  # the database dbt builds in: see profile()
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
         con.execute(f"CREATE TABLE IF NOT EXISTS {RUN_DATE_TABLE} (run_date date not null)")
         con.execute(f"DELETE FROM {RUN_DATE_TABLE}")

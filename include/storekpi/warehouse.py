@@ -168,6 +168,12 @@ class Warehouse:
                 self._con.autocommit = True
         return self._con
 
+    def reopened(self) -> Warehouse:
+        """A second handle on the same database, opened and closed on its own (e.g. to write before dbt opens the
+        file this handle may hold)."""
+        path = self.path or (self.target.path if self.kind == "duckdb" else None)
+        return Warehouse(self.target, path=path, read_only=self.read_only, marts_schema=self.marts_schema)
+
     def close(self) -> None:
         if self._con is not None:
             self._con.close()
