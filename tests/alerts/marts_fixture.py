@@ -179,7 +179,8 @@ def kpi_alerts() -> pd.DataFrame:
 
 
 def audit_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("""insert into audit.files values
+    con.execute("""insert into audit.files (path, store_id, dataset, export_date, sha256, format, encoding,
+        status, reason, message, rows_in, rows_loaded, rows_quarantined, batch_id, loaded_at) values
         ('tmall_flagship/orders/2026-11-20/orders.csv', 'tmall_flagship', 'orders', '2026-11-20', 'ab', 'csv',
          'gb18030', 'loaded', null, null, 1200, 1195, 5, 'run1', '2026-11-21 01:00:00'),
         ('tmall_flagship/traffic/2026-11-20/traffic.xlsx', 'tmall_flagship', 'traffic', '2026-11-20', 'cd', 'xlsx',

@@ -32,6 +32,9 @@ from storekpi.warehouse import Target, Warehouse
 
 D = date(2026, 11, 20)
 BATCH = "batch-20261120"
+# audit.files columns a test row gives (the stat-cache columns stay NULL: hash the file next run)
+FILES_COLUMNS = ("(path, store_id, dataset, export_date, sha256, format, encoding, status, reason, message, rows_in, "
+                 "rows_loaded, rows_quarantined, batch_id, loaded_at)")
 RUN_ID = "run-20261120"
 SHOP_NEW = "shop/orders/2026-11-20/orders_export_1.csv"
 SHOP_OLD = "shop/orders/2026-11-19/orders_export_1.csv"

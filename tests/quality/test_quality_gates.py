@@ -102,8 +102,9 @@ M = "{m}"  # replaced by the marts schema
 # id, statements that break one thing, the failing (suite, expectation, column), its unexpected count, and text
 # the failure's message must contain (store / file / value).
 BLOCKING_CASES = [
-    ("rejected_file", [f"""insert into audit.files values ('shop/stock/2026-11-20/inventory.xlsx', 'shop', 'stock',
-        date '2026-11-20', 'x', 'xlsx', null, 'rejected', 'unknown_headers', 'headers match no export', 0, 0, 0,
+    ("rejected_file", [f"""insert into audit.files {sc.FILES_COLUMNS} values
+        ('shop/stock/2026-11-20/inventory.xlsx', 'shop', 'stock', date '2026-11-20', 'x', 'xlsx', null, 'rejected',
+         'unknown_headers', 'headers match no export', 0, 0, 0,
         '{sc.BATCH}', timestamp '2026-11-20 23:00:00')"""],
      ("files", "expect_column_values_to_be_in_set", "status"), 1, ["shop/stock/2026-11-20/inventory.xlsx"]),
     ("quarantine_share_above_store_max",  # 2 of 20 = 10 % > shop's default 5 %
