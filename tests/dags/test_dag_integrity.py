@@ -22,13 +22,19 @@ def _python(code: str, tmp_path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# A fresh interpreter's preamble: storekpi's Airflow environment, then the DagBag of dags/ as `bag`.
+LOAD_DAGBAG = (
+    "import json\n"
+    "from storekpi.airflow_runner import configure_environment\n"
+    "configure_environment()\n"
+    "from airflow.dag_processing.dagbag import DagBag\n"
+    f"bag = DagBag(dag_folder={str(DAGS)!r})\n"
+)
+
+
 def test_dagbag_imports_without_errors(tmp_path):
     info = _python(
-        "import json\n"
-        "from storekpi.airflow_runner import configure_environment\n"
-        "configure_environment()\n"
-        "from airflow.dag_processing.dagbag import DagBag\n"
-        f"bag = DagBag(dag_folder={str(DAGS)!r})\n"
+        LOAD_DAGBAG +
         "print(json.dumps({'errors': {k: str(v) for k, v in bag.import_errors.items()},\n"
         "  'dags': {d.dag_id: {'tags': sorted(d.tags), 'tasks': {t.task_id: {'owner': t.owner,\n"
         "   'retries': t.retries} for t in d.tasks}, 'max_active_runs': d.max_active_runs}\n"
@@ -81,11 +87,7 @@ def test_finish_is_a_teardown_and_steps_read_their_inputs_by_xcom(tmp_path):
     """Issue 12: the last task decides the run's status whatever the steps did, without deciding the DAG run's state
     (a teardown), and publish/report/alerts take what they need from upstream XComs (TaskFlow arguments)."""
     info = _python(
-        "import json\n"
-        "from storekpi.airflow_runner import configure_environment\n"
-        "configure_environment()\n"
-        "from airflow.dag_processing.dagbag import DagBag\n"
-        f"bag = DagBag(dag_folder={str(DAGS)!r})\n"
+        LOAD_DAGBAG +
         "d = bag.dags['storekpi_nightly']\n"
         "print(json.dumps({t.task_id: {'upstream': sorted(t.upstream_task_ids), 'teardown': t.is_teardown,\n"
         "  'rule': getattr(t.trigger_rule, 'value', t.trigger_rule)} for t in d.tasks}))\n",
