@@ -158,13 +158,18 @@ def storekpi_nightly():
         from airflow.sdk import get_current_context
 
         from storekpi import pipeline
+        from storekpi.errors import ConfigError
 
         context = get_current_context()
         ti = context["ti"]
         names = [step.__name__ for step in pipeline.STEPS]
         results = {name: ti.xcom_pull(task_ids=name) for name in names}
         errors = {name: ti.xcom_pull(task_ids=name, key="error") for name in names}
-        return pipeline.finish(_spec(context), results, errors)
+        try:
+            spec = _spec(context)
+        except ConfigError as exc:  # no warehouse to record it in: the summary still says why
+            return pipeline.unresolved(str(exc))
+        return pipeline.finish(spec, results, errors)
 
     found, loaded, built, gated = discover(), ingest(), dbt_build(), quality_gate()
     found >> loaded >> built >> gated

@@ -99,13 +99,11 @@ def run_dag(spec: RunSpec, make_listener: Callable[[], object] | None = None) ->
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.dags[DAG_ID]
     fail_killed_runs(spec)
-    # Logical date: the run happens after day D has closed, as a scheduled run would.
-    logical = datetime.combine(spec.date + timedelta(days=1), time(0), tzinfo=timezone.utc)
     listener = make_listener() if make_listener else None
     if listener is not None:
         get_listener_manager().add_listener(listener)
     try:
-        dag.test(logical_date=logical, run_conf={**spec.to_conf(), TARGET_KEY: spec.target.display})
+        dag.test(logical_date=logical_date(spec), run_conf={**spec.to_conf(), TARGET_KEY: spec.target.display})
     finally:
         if listener is not None:
             get_listener_manager().pm.unregister(listener)
@@ -115,12 +113,19 @@ def run_dag(spec: RunSpec, make_listener: Callable[[], object] | None = None) ->
 TARGET_KEY = "target"  # the DAG run's warehouse without a password, to find a killed run of the same warehouse
 
 
+def logical_date(spec: RunSpec) -> datetime:
+    """The DAG run's logical date: the run happens after day D has closed, as a scheduled run would."""
+    return datetime.combine(spec.date + timedelta(days=1), time(0), tzinfo=timezone.utc)
+
+
 def read_run(spec: RunSpec) -> RunOutcome:
-    """The outcome of the DAG run for `spec` (found by its run key), read from Airflow's metadata database."""
+    """The outcome of the DAG run for `spec` (found by its run key among the runs of its logical date), read from
+    Airflow's metadata database."""
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        runs = [run for run in _runs_of(session) if run.conf.get("run_key") == spec.run_key]
+        runs = [run for run in _runs_of(session, logical_date=logical_date(spec))
+                if run.conf.get("run_key") == spec.run_key]
         return _outcome(session, runs[-1]) if runs else RunOutcome("not started", None, {}, {})
 
 
@@ -169,7 +174,7 @@ def fail_killed_runs(spec: RunSpec) -> list[dict]:
             log.warning("run %s of %s was left running: marked failed", key, spec.target.display)
             outcome = _outcome(session, run)
             try:
-                killed = RunSpec.resolve(**{k: run.conf.get(k) for k in _SPEC_KEYS})
+                killed = RunSpec.from_conf(run.conf)
                 finished.append(pipeline.finish(killed, outcome.results, outcome.errors, ended=why))
             except Exception as exc:  # noqa: BLE001 - e.g. its landing folder is gone: still mark it failed
                 log.warning("could not record the killed run %s: %s", key, exc)
@@ -180,9 +185,6 @@ def fail_killed_runs(spec: RunSpec) -> list[dict]:
             run.set_state(DagRunState.FAILED)
             run.note = why
     return finished
-
-
-_SPEC_KEYS = ("landing", "warehouse", "date", "stores", "outbox", "reports", "run_key")
 
 
 if __name__ == "__main__":  # pragma: no cover - debugging aid

@@ -270,6 +270,12 @@ def finish(spec: RunSpec, results: Results, errors: Mapping[str, dict | None] | 
     return _summary(status, run, error["message"] + note)
 
 
+def unresolved(message: str) -> dict:
+    """The summary of a run whose params name no valid landing folder, warehouse or date (a scheduled run's
+    configuration error): failed, nothing recorded, since there is no warehouse to record it in."""
+    return _summary("failed", {"task_seconds": {}}, message)
+
+
 def _summary(status: str, run: dict, message: str | None = None) -> dict:
     """The spec's JSON summary, then the message and the steps' seconds for operators."""
     out = public_summary({**run, "status": status, "message": message})

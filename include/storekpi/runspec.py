@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date
 from pathlib import Path
 
@@ -90,6 +90,11 @@ class RunSpec:
         conf = {k: (str(v) if v is not None else None) for k, v in asdict(self).items()}
         conf["date"] = self.date.isoformat()
         return conf
+
+    @classmethod
+    def from_conf(cls, conf: dict) -> RunSpec:
+        """The spec a DAG run's conf (`to_conf`) was made from, validated again."""
+        return cls.resolve(**{f.name: conf.get(f.name) for f in fields(cls)})
 
 
 SUMMARY_KEYS = ("status", "date", "stores", "files_loaded", "rows_loaded", "rows_quarantined", "alerts",

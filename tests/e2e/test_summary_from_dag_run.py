@@ -45,3 +45,38 @@ def test_a_blocked_run_prints_finishs_verdict_read_from_the_dag_run(published_e2
     assert {k: v for k, v in decided.items() if k != "task_seconds"} == summary
     assert set(decided["task_seconds"]) == {"discover", "ingest", "dbt_build"}  # the steps that succeeded
     assert (home / "runs").is_file()
+
+
+SCHEDULED_RUN = """
+import sys
+from datetime import datetime, timezone
+from storekpi.airflow_runner import configure_environment, dags_folder, migrate
+home = configure_environment()
+from airflow import settings
+settings.configure_orm()
+migrate(home)
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag(dag_folder=str(dags_folder()), safe_mode=False).dags["storekpi_nightly"]
+dag.test(logical_date=datetime(2026, 11, 21, tzinfo=timezone.utc),
+         run_conf={"landing": sys.argv[1], "warehouse": sys.argv[2], "date": "2026-11-20", "run_key": "no-landing"})
+"""
+
+
+def test_a_run_whose_params_are_invalid_still_ends_with_finishs_summary(tmp_path):
+    """A scheduled run has no CLI to validate its params first: `finish` cannot resolve the spec either, and
+    still returns a failed summary that says why (nothing is recorded: there is no warehouse to record it in)."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    missing = tmp_path / "no-such-landing"
+    env = {**os.environ, "STOREKPI_HOME": str(home)}
+    subprocess.run([sys.executable, "-c", SCHEDULED_RUN, str(missing), str(tmp_path / "w.duckdb")], env=env,
+                   capture_output=True, text=True, timeout=600)
+
+    summary = _finish_xcom(home, "no-landing")
+    assert summary["status"] == "failed"
+    assert summary["message"] == f"--landing: folder not found: {missing}"
+    assert dag_runs(home)["no-landing"]["state"] == "failed"
+    assert not (tmp_path / "w.duckdb").exists()
