@@ -27,34 +27,64 @@ customer_days as (
 
 ),
 
--- 30-day repurchase: who bought in date-59 ... date-30, and who of them again in date-29 ... date
-windows as (
-
-    select
-        store_days.store_id,
-        store_days."date",
-        customer_days.customer_key,
-        max(case when customer_days.paid_date <= {{ add_days('store_days."date"', -30) }} then 1 else 0 end)
-            as in_base,
-        max(case when customer_days.paid_date >= {{ add_days('store_days."date"', -29) }} then 1 else 0 end)
-            as came_back
-    from store_days
-    inner join customer_days
-        on store_days.store_id = customer_days.store_id
-        and customer_days.paid_date between {{ add_days('store_days."date"', -59) }} and store_days."date"
-    group by store_days.store_id, store_days."date", customer_days.customer_key
-
-),
-
-repurchase as (
+-- 30-day repurchase: who bought in date-59 ... date-30, and who of them again in date-29 ... date. Counted
+-- without pairing each date with each customer (that pairing grows as customers x 60 days): a customer "bought
+-- within 30 days" on the dates of their islands, the union of [paid_date, paid_date + 29] over their paid days.
+-- They are in a date's base when date - 30 lies in an island, and came back when date does too. So the base on a
+-- date counts the islands shifted by 30 days that cover it; the repurchased count the overlaps of an island with
+-- a shifted island of the same customer (disjoint, so nobody is counted twice).
+island_starts as (
 
     select
         store_id,
-        "date",
-        sum(in_base) as base_customers,
-        sum(in_base * came_back) as repurchased_customers
-    from windows
-    group by store_id, "date"
+        customer_key,
+        paid_date,
+        case
+            when lag(paid_date) over (partition by store_id, customer_key order by paid_date)
+                >= {{ add_days('paid_date', -30) }} then 0
+            else 1
+        end as starts_island
+    from customer_days
+
+),
+
+numbered_days as (
+
+    select
+        *,
+        sum(starts_island) over (partition by store_id, customer_key order by paid_date
+                                 rows between unbounded preceding and current row) as island
+    from island_starts
+
+),
+
+islands as (
+
+    select store_id, customer_key, min(paid_date) as first_day, {{ add_days('max(paid_date)', 29) }} as last_day
+    from numbered_days
+    group by store_id, customer_key, island
+
+),
+
+base_spans as (
+
+    select store_id, {{ add_days('first_day', 30) }} as span_from, {{ add_days('last_day', 30) }} as span_until
+    from islands
+
+),
+
+came_back_spans as (
+
+    select
+        recent.store_id,
+        greatest(recent.first_day, {{ add_days('earlier.first_day', 30) }}) as span_from,
+        least(recent.last_day, {{ add_days('earlier.last_day', 30) }}) as span_until
+    from islands as recent
+    inner join islands as earlier
+        on recent.store_id = earlier.store_id
+        and recent.customer_key = earlier.customer_key
+        and recent.first_day <= {{ add_days('earlier.last_day', 30) }}
+        and {{ add_days('earlier.first_day', 30) }} <= recent.last_day
 
 ),
 
@@ -93,15 +123,30 @@ spells as (
 
 ),
 
--- loyal customers on a date = spells begun on or before it - spells ended before it (a running sum)
+-- each count on a date = spans begun on or before it - spans ended before it (a running sum)
 events as (
 
-    select store_id, loyal_from as "date", 1 as change, false as is_day from spells where loyal_from <= loyal_until
-    union all
-    select store_id, {{ add_days('loyal_until', 1) }} as "date", -1 as change, false as is_day
+    select store_id, loyal_from as "date", 1 as loyal, 0 as base, 0 as came_back, false as is_day
     from spells where loyal_from <= loyal_until
     union all
-    select store_id, "date", 0 as change, true as is_day from store_days
+    select store_id, {{ add_days('loyal_until', 1) }} as "date", -1 as loyal, 0 as base, 0 as came_back,
+        false as is_day
+    from spells where loyal_from <= loyal_until
+    union all
+    select store_id, span_from as "date", 0 as loyal, 1 as base, 0 as came_back, false as is_day from base_spans
+    union all
+    select store_id, {{ add_days('span_until', 1) }} as "date", 0 as loyal, -1 as base, 0 as came_back,
+        false as is_day
+    from base_spans
+    union all
+    select store_id, span_from as "date", 0 as loyal, 0 as base, 1 as came_back, false as is_day
+    from came_back_spans
+    union all
+    select store_id, {{ add_days('span_until', 1) }} as "date", 0 as loyal, 0 as base, -1 as came_back,
+        false as is_day
+    from came_back_spans
+    union all
+    select store_id, "date", 0 as loyal, 0 as base, 0 as came_back, true as is_day from store_days
 
 ),
 
@@ -111,9 +156,11 @@ running as (
         store_id,
         "date",
         is_day,
-        sum(change) over (partition by store_id order by "date"
-                          range between unbounded preceding and current row) as loyal_customers
+        sum(loyal) over days_so_far as loyal_customers,
+        sum(base) over days_so_far as base_customers,
+        sum(came_back) over days_so_far as repurchased_customers
     from events
+    window days_so_far as (partition by store_id order by "date" range between unbounded preceding and current row)
 
 ),
 
@@ -122,18 +169,15 @@ final as (
     select
         store_days.store_id,
         store_days."date",
-        cast(coalesce(repurchase.base_customers, 0) as bigint) as repurchase_base_30d,
-        cast(coalesce(repurchase.repurchased_customers, 0) as bigint) as repurchased_30d,
-        {{ safe_divide('repurchase.repurchased_customers', 'repurchase.base_customers') }} as repurchase_rate_30d,
+        cast(running.base_customers as bigint) as repurchase_base_30d,
+        cast(running.repurchased_customers as bigint) as repurchased_30d,
+        {{ safe_divide('running.repurchased_customers', 'running.base_customers') }} as repurchase_rate_30d,
         cast(running.loyal_customers as bigint) as loyal_customers
     from store_days
     inner join running
         on store_days.store_id = running.store_id
         and store_days."date" = running."date"
         and running.is_day
-    left join repurchase
-        on store_days.store_id = repurchase.store_id
-        and store_days."date" = repurchase."date"
 
 )
 
