@@ -29,7 +29,7 @@ import yaml
 
 from storekpi.errors import StorekpiError
 from storekpi.runspec import state_dir
-from storekpi.warehouse import MARTS, Target, Warehouse
+from storekpi.warehouse import MARTS, Target, Warehouse, duckdb_settings
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,8 @@ def profile(wh: Warehouse) -> dict:
     `DBT_ENV_SECRET_` name, which dbt keeps out of its logs and artifacts."""
     if wh.kind == "duckdb":
         path = wh.path or wh.target.path
-        output = {"type": "duckdb", "path": str(path), "schema": MARTS, "threads": 1}
+        output = {"type": "duckdb", "path": str(path), "schema": MARTS, "threads": 1,
+                  "settings": duckdb_settings()}
     else:
         url = urlparse(wh.target.url)
         output = {

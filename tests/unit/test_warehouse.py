@@ -130,3 +130,19 @@ def test_publish_records_the_run_with_the_marts_or_not_at_all(target):
     assert _published(target) == (1, [])
     warehouse.publish(target, "run1", record=_record_run)
     assert _published(target) == (2, [("run1", "published")])
+
+
+def test_duckdb_connections_and_dbt_get_the_memory_limit(tmp_path, monkeypatch):
+    """DuckDB's default (80 % of RAM, and operators beyond it) let a build over years of history be killed for
+    memory instead of spilling; storekpi's connections and dbt's profile get the same limit."""
+    from storekpi import dbt_runner
+
+    monkeypatch.setenv(warehouse.MEMORY_LIMIT_ENV, "300MB")
+    wh = warehouse.Warehouse(Target(str(tmp_path / "w.duckdb")), path=tmp_path / "w.duckdb")
+    with wh:
+        (limit,) = wh.query("select current_setting('memory_limit')")[0]
+    assert limit in ("286.1 MiB", "300.0 MB"), limit  # DuckDB shows 300 MB in binary units
+    assert dbt_runner.profile(wh)["storekpi"]["outputs"]["duckdb"]["settings"] == {"memory_limit": "300MB"}
+    monkeypatch.setenv(warehouse.MEMORY_LIMIT_ENV, "plenty")
+    with pytest.raises(ConfigError, match=r"STOREKPI_DUCKDB_MEMORY_LIMIT.*'plenty'"):
+        warehouse.Warehouse(Target(str(tmp_path / "w.duckdb")), path=tmp_path / "w.duckdb").con
