@@ -240,23 +240,28 @@ def _read_batch(bench: Workbench, files: list[LandingFile], digests, config, bat
 
 
 def _stage_batch(bench, members, files, digests, store, batch_id, salt, loaded_at, write):
-    """One statement for `members`; a batch whose statement fails is split in two and tried again."""
+    """One statement for `members`, written in one transaction; yields the files to read on their own. A batch
+    whose statement fails is split in two and tried again (below 8 files, each is read on its own)."""
     by_path = {f.relpath: f for f in files}
     if len(members) < 2:  # one file: read the usual way
         yield from ([by_path[m.relpath]] for m in members)
         return
     first = by_path[members[0].relpath]
     bench.start(Context(store, first.dataset, first.export_date, batch_id, loaded_at, salt), batch=True)
-    built, held, rest = batched.stage(bench, members)
+    try:
+        built, held, rest = batched.stage(bench, members)
+    except batched.Failed:
+        if len(members) < 8:
+            yield from ([by_path[m.relpath]] for m in members)
+            return
+        half = len(members) // 2
+        for part in (members[:half], members[half:]):
+            yield from _stage_batch(bench, part, files, digests, store, batch_id, salt, loaded_at, write)
+        return
     if held:
         results = [_FileResult(by_path[m.relpath], digests[m.relpath], "loaded", format=m.plain.rows.format,
                                encoding=m.plain.rows.encoding, rows=built.counts[m.relpath]) for m in held]
         write(results, built)
-    if not held and len(rest) >= 8:  # the statement failed: a malformed record in some file
-        half = len(rest) // 2
-        for part in (rest[:half], rest[half:]):
-            yield from _stage_batch(bench, part, files, digests, store, batch_id, salt, loaded_at, write)
-        return
     yield from ([by_path[m.relpath]] for m in rest)
 
 

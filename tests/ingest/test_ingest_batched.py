@@ -13,9 +13,9 @@ def traffic(landing, days: dict[str, str]) -> list[str]:
     return [landing.add("shop_us", "traffic", day, "sessions.csv", f"{HEADER}\n{body}") for day, body in days.items()]
 
 
-def statements(monkeypatch) -> list[str]:
-    """The batch typing statements run from now on."""
-    seen: list[str] = []
+def statements(monkeypatch) -> list[list[str]]:
+    """The files of each batch typed from now on."""
+    seen: list[list[str]] = []
     stage = batched.stage
 
     def spy(bench, members):
@@ -35,7 +35,8 @@ def test_files_of_one_shape_are_typed_together_with_their_own_lines_and_dates(la
     assert (summary.files_loaded, summary.rows_in, summary.rows_loaded, summary.rows_quarantined) == (3, 3, 3, 0)
     got = rows(wh, "select date, sessions, _source_file, _row_number, _export_date from raw.traffic order by 3, 4")
     assert [(str(r["date"])[:10], r["sessions"], r["_source_file"], r["_row_number"], str(r["_export_date"])[:10])
-            for r in got] == [("2026-11-18", 5, paths[0], 2, "2026-11-18"), ("2026-11-18", 6, paths[1], 2, "2026-11-19"),
+            for r in got] == [("2026-11-18", 5, paths[0], 2, "2026-11-18"),
+                              ("2026-11-18", 6, paths[1], 2, "2026-11-19"),
                               ("2026-11-19", 7, paths[1], 3, "2026-11-19")]
     assert wh.query("select path, rows_in, rows_loaded, rows_quarantined, format from audit.files order by 1") == [
         (paths[0], 1, 1, 0, "csv"), (paths[1], 2, 2, 0, "csv"), (paths[2], 0, 0, 0, "csv")]
@@ -46,7 +47,8 @@ def test_a_file_with_a_failing_row_is_read_on_its_own_and_quarantined_as_before(
                               "2026-11-20": "2026-11-20,1,1\n", "2026-11-21": "2026-11-30,1,1\n"})  # a future date
     loads: list[str] = []
     load = canonical.Workbench.load
-    monkeypatch.setattr(canonical.Workbench, "load", lambda self, p, lay, rel: loads.append(rel) or load(self, p, lay, rel))
+    monkeypatch.setattr(canonical.Workbench, "load",
+                        lambda self, path, found, rel: loads.append(rel) or load(self, path, found, rel))
     summary = run(wh, landing)
     assert loads == [paths[1], paths[3]]  # the others were batched
     assert quarantine(wh, paths[1]) == {3: ("unparseable", "Sessions")}
@@ -82,7 +84,7 @@ def test_orders_keep_per_file_groups_and_a_conflicting_file_is_read_on_its_own(l
     assert wh.query("select _source_file, order_id, line_number, _row_number from raw.order_lines order by 1, 4") == [
         (path, order, line, row) for path in clean for order, line, row in
         (("#1001", 1, 2), ("#1001", 2, 3), ("#1002", 1, 4), ("#1002", 2, 5))]
-    assert quarantine(wh, bad) == {2: ("duplicate_conflict", "Financial Status"), 3: ("duplicate_conflict", "Financial Status")}
+    assert quarantine(wh, bad) == {row: ("duplicate_conflict", "Financial Status") for row in (2, 3)}
     assert (summary.rows_in, summary.rows_loaded, summary.rows_quarantined) == (10, 8, 2)
 
 

@@ -63,9 +63,13 @@ def shape(plain: reading._PlainCsv) -> tuple:
             plain.delimiter, rows.simple_cells, rows.encoding)
 
 
+class Failed(Exception):
+    """The batch's statement failed (a malformed record in one of its files)."""
+
+
 def stage(bench: Workbench, members: list[Member]) -> tuple[Built | None, list[Member], list[Member]]:
     """Type `members` (one shape, one store and dataset; `bench.start(…, batch=True)` done) in one statement.
-    Returns what to write (None: nothing), the members it holds, and the members handed back."""
+    Returns what to write (None: nothing), the members it holds, and the members handed back; raises Failed."""
     import duckdb
 
     con, first = bench.con, members[0]
@@ -88,8 +92,8 @@ def stage(bench: Workbench, members: list[Member]) -> tuple[Built | None, list[M
         con.execute(f"create temp table {TYPED}_rows as "
                     + bench._typing(staged, bench._row_checks(staged), f"({source})", numbered=False,
                                     carry="_file, _export_date, "))
-    except duckdb.Error:
-        return None, [], members
+    except duckdb.Error as exc:
+        raise Failed(str(exc)) from None
     stats = {row[0]: row[1:] for row in con.execute(
         f"select _file, count(*), max(rowid) - min(rowid) + 1, {bench.stat_columns(staged)} "
         f"from {TYPED}_rows group by _file").fetchall()}
