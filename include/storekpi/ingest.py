@@ -221,22 +221,34 @@ def _read_batch(bench: Workbench, files: list[LandingFile], digests, config, bat
     found = layouts(store.platform, files[0].dataset)
     shapes: dict[tuple, tuple[list[batched.Member], list[int]]] = {}
     for f in files:
-        try:
-            plain = reading.probe_plain(f.path, found, f.relpath)
-        except Exception:  # the file's own read says what is wrong with it
-            plain = None
-        if plain is None:
+        member = _member(f, found)
+        if member is None:
             yield [f]
             continue
-        members, size = shapes.setdefault(batched.shape(plain), ([], [0]))
-        members.append(batched.Member(f.relpath, f.path, f.export_date, plain))
-        size[0] += f.path.stat().st_size
+        members, size = shapes.setdefault(batched.shape(member), ([], [0]))
+        members.append(member)
+        size[0] += member.read.table.nbytes if member.read else f.path.stat().st_size
         if len(members) >= batched.BATCH_FILES or size[0] >= batched.BATCH_BYTES:
             yield from _stage_batch(bench, members, files, digests, store, batch_id, salt, loaded_at, write)
             members.clear()
             size[0] = 0
     for members, _ in shapes.values():
         yield from _stage_batch(bench, members, files, digests, store, batch_id, salt, loaded_at, write)
+
+
+def _member(f: LandingFile, found) -> batched.Member | None:
+    """The file as a batch member: a plain CSV (read later, by DuckDB), else its cells as `read_source` reads
+    them; None when it has lines that are not records, or cannot be read (its own read says why)."""
+    try:
+        plain = reading.probe_plain(f.path, found, f.relpath)
+        if plain is not None:
+            return batched.Member(f.relpath, f.path, f.export_date, plain)
+        rows = reading.read_source(f.path, found, f.relpath)
+    except Exception:
+        return None
+    if rows.broken or rows.table is None:
+        return None
+    return batched.Member(f.relpath, f.path, f.export_date, None, rows)
 
 
 def _stage_batch(bench, members, files, digests, store, batch_id, salt, loaded_at, write):
@@ -259,8 +271,8 @@ def _stage_batch(bench, members, files, digests, store, batch_id, salt, loaded_a
             yield from _stage_batch(bench, part, files, digests, store, batch_id, salt, loaded_at, write)
         return
     if held:
-        results = [_FileResult(by_path[m.relpath], digests[m.relpath], "loaded", format=m.plain.rows.format,
-                               encoding=m.plain.rows.encoding, rows=built.counts[m.relpath]) for m in held]
+        results = [_FileResult(by_path[m.relpath], digests[m.relpath], "loaded", format=m.rows.format,
+                               encoding=m.rows.encoding, rows=built.counts[m.relpath]) for m in held]
         write(results, built)
     yield from ([by_path[m.relpath]] for m in rest)
 

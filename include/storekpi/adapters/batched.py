@@ -41,11 +41,22 @@ class Member:
     relpath: str
     path: Path
     export_date: date
-    plain: reading._PlainCsv
+    plain: reading._PlainCsv | None  # a plain CSV, read by DuckDB in the batch statement
+    read: reading.SourceRows | None = None  # else the file as `read_source` read it (no broken row)
+
+    @property
+    def rows(self) -> reading.SourceRows:
+        return self.plain.rows if self.plain is not None else self.read
 
     @property
     def records(self) -> int:
-        return self.plain.records
+        return self.plain.records if self.plain is not None else self.read.table.num_rows
+
+    def cells(self) -> pa.Table:
+        """The cells `read_source` read, with the file's path and export date on every row."""
+        n = self.read.table.num_rows
+        return (self.read.table.append_column("_file", pa.array([self.relpath] * n, pa.string()))
+                .append_column("_export_date", pa.array([self.export_date] * n, pa.date32())))
 
 
 def candidate(path: Path, relpath: str, export_date: date) -> bool:
@@ -56,10 +67,12 @@ def candidate(path: Path, relpath: str, export_date: date) -> bool:
             and relpath.split("/")[2] == export_date.isoformat() and path.stat().st_size <= BATCH_FILE_BYTES)
 
 
-def shape(plain: reading._PlainCsv) -> tuple:
+def shape(member: Member) -> tuple:
     """Files of one shape are typed by one statement."""
-    rows = plain.rows
-    return (repr(rows.layout), tuple(rows.headers.items()), tuple(plain.columns.items()), plain.width,
+    rows, plain = member.rows, member.plain
+    if plain is None:
+        return "read", repr(rows.layout), tuple(rows.headers.items()), tuple(rows.table.column_names)
+    return ("plain", repr(rows.layout), tuple(rows.headers.items()), tuple(plain.columns.items()), plain.width,
             plain.delimiter, rows.simple_cells, rows.encoding)
 
 
@@ -73,34 +86,39 @@ def stage(bench: Workbench, members: list[Member]) -> tuple[Built | None, list[M
     import duckdb
 
     con, first = bench.con, members[0]
-    layout = first.plain.rows.layout
-    staged = Staged("(batch)", layout, "", TYPED, first.plain.rows.headers,
-                    "sk_clean_plain" if first.plain.rows.simple_cells else "sk_clean", repeats=False, batch=True)
+    layout = first.rows.layout
+    staged = Staged("(batch)", layout, "", TYPED, first.rows.headers,
+                    "sk_clean_plain" if first.rows.simple_cells else "sk_clean", repeats=False, batch=True)
     bench.staged.append(staged)
-    sample = f"{TYPED}_sample"
-    con.register(sample, pa.concat_tables([m.plain.rows.sample for m in members]))
+    cells = f"{TYPED}_cells"  # the cells read by `read_source`; for plain CSVs, the samples of their heads
+    con.register(cells, pa.concat_tables([m.rows.sample if m.plain else m.cells() for m in members]))
     try:
-        bench._day_first, bench._messy = None, bench._number_traits(staged, sample, limit=None)
-    finally:
-        con.unregister(sample)
-    cut = len(str(first.path)) - len(first.relpath) + 1  # substr() counts from 1
-    file = f"substr(filename, {cut})"
-    source = reading.plain_select_many(first.plain, [str(m.path) for m in members],
-                                       f", {file} as _file, cast(split_part({file}, '/', 3) as date) as _export_date")
-    bench._temp.append(f"{TYPED}_rows")
-    try:
+        bench._day_first, bench._messy = None, bench._number_traits(staged, cells, limit=None)
+        if first.plain is not None:
+            con.unregister(cells)
+            cut = len(str(first.path)) - len(first.relpath) + 1  # substr() counts from 1
+            file = f"substr(filename, {cut})"
+            source = "(" + reading.plain_select_many(
+                first.plain, [str(m.path) for m in members],
+                f", {file} as _file, cast(split_part({file}, '/', 3) as date) as _export_date") + ")"
+        else:
+            source = cells
+        bench._temp.append(f"{TYPED}_rows")
         con.execute(f"create temp table {TYPED}_rows as "
-                    + bench._typing(staged, bench._row_checks(staged), f"({source})", numbered=False,
+                    + bench._typing(staged, bench._row_checks(staged), source, numbered=first.plain is None,
                                     carry="_file, _export_date, "))
     except duckdb.Error as exc:
         raise Failed(str(exc)) from None
+    finally:
+        if first.plain is None:
+            con.unregister(cells)
     stats = {row[0]: row[1:] for row in con.execute(
         f"select _file, count(*), max(rowid) - min(rowid) + 1, {bench.stat_columns(staged)} "
         f"from {TYPED}_rows group by _file").fetchall()}
     if set(stats) - {m.relpath for m in members}:  # a path DuckDB wrote otherwise: nothing is trusted
         return None, [], members
     keep = [m for m in members if _clean(stats.get(m.relpath), m, layout.sums_rows, bench.ctx.dataset)]
-    keep = _typed(bench, staged, members, keep)
+    keep = _typed(bench, staged, members, keep, numbered=first.plain is None)
     if not keep:
         return None, [], members
     if bench.ctx.dataset == "orders":
@@ -119,19 +137,20 @@ def _clean(stat: tuple | None, member: Member, sums_rows: bool, dataset: str) ->
     if stat is None:
         return member.records == 0
     rows, span, failed, repeats, summaries = stat
-    return (rows == member.records and span == rows and not failed and not summaries
+    return (rows == member.records and (span == rows or member.plain is None) and not failed and not summaries
             and not (repeats and dataset != "orders" and not sums_rows))
 
 
-def _typed(bench: Workbench, staged: Staged, members: list[Member], keep: list[Member]) -> list[Member]:
-    """The typed rows of the files kept, numbered by line, in file order (the table raw rows are selected from)."""
+def _typed(bench: Workbench, staged: Staged, members: list[Member], keep: list[Member], numbered: bool) -> list[Member]:
+    """The typed rows of the files kept, numbered by line (unless `numbered` already), in file order (the table
+    raw rows are selected from)."""
     dropped = [m.relpath for m in members if m not in keep]
     where = f" where _file not in ({', '.join(map(literal, dropped))})" if dropped else ""
+    line = "" if numbered else "cast(rowid - min(rowid) over (partition by _file) + 2 as integer) as _row_number, "
     if keep:
         bench.con.execute(f"""
             create temp table {staged.typed} as
-            select cast(rowid - min(rowid) over (partition by _file) + 2 as integer) as _row_number, *
-            from {TYPED}_rows{where} order by _file, _row_number""")
+            select {line}* from {TYPED}_rows{where} order by _file, _row_number""")
     bench.con.execute(f"drop table {TYPED}_rows")
     return keep
 
