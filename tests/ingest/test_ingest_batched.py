@@ -95,3 +95,19 @@ def test_a_corrected_file_in_a_batch_replaces_its_rows(landing, wh):
     run(wh, landing, batch="b2")
     assert wh.query("select _source_file, sessions, _batch_id from raw.traffic order by 1") == [
         (paths[0], 50, "b2"), (paths[1], 60, "b2")]
+
+
+def test_files_read_by_read_source_are_batched_with_their_own_row_numbers(landing, wh, monkeypatch):
+    import gzip
+
+    paths = [landing.add("shop_us", "traffic", "2026-11-18", "s.csv", f"Sessions report\n{HEADER}\n2026-11-18,5,4\n"),
+             landing.add("shop_us", "traffic", "2026-11-19", "s.csv", f"Sessions report\n{HEADER}\n2026-11-19,6,5\n")]
+    zipped = gzip.compress(f"{HEADER}\n2026-11-20,7,6\n".encode())
+    gz = landing.add("shop_us", "traffic", "2026-11-20", "s.csv.gz", zipped)
+    seen = statements(monkeypatch)
+    run(wh, landing)
+    assert seen == [[*paths, gz]]  # a title line or gzip: read by read_source, one shape
+    assert wh.query("select _source_file, _row_number, sessions from raw.traffic order by 1") == [
+        (paths[0], 3, 5), (paths[1], 3, 6), (gz, 2, 7)]
+    assert wh.query("select path, format from audit.files order by 1") == [
+        (paths[0], "csv"), (paths[1], "csv"), (gz, "csv.gz")]
