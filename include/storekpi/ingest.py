@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyarrow as pa
 
 from storekpi import schema
-from storekpi.adapters import layouts
+from storekpi.adapters import batched, layouts, reading
 from storekpi.adapters.canonical import Context, Workbench
 from storekpi.adapters.reading import FileRejected
 from storekpi.config import StoreConfig
@@ -80,24 +80,34 @@ def ingest(wh: Warehouse, config: StoreConfig, files: list[LandingFile], *, batc
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     trusted_before = time.time_ns() - RACY_NS
     refresh: list[tuple[str, Stat]] = []  # unchanged content, new stat (touched, or recorded by an older storekpi)
+    reads: list[list[LandingFile]] = []  # units with a file to read, in discovery order
+    digests: dict[str, str] = {}
+    stats: dict[str, Stat] = {}
+    for unit in _units(files, config):
+        stats.update({f.relpath: _stat(f, trusted_before) for f in unit})  # taken before any read
+        digests.update({f.relpath: _digest(f, stats[f.relpath], manifest, recorded_stats) for f in unit})
+        if all(manifest.get(f.relpath, (None,))[0] == digests[f.relpath] for f in unit):
+            summary.files_unchanged += len(unit)
+            refresh += _stale_stats(unit, stats, recorded_stats)
+            continue
+        to_read = [f for f in unit if manifest.get(f.relpath) != (digests[f.relpath], "forgotten")]
+        summary.files_unchanged += len(unit) - len(to_read)
+        refresh += _stale_stats([f for f in unit if f not in to_read], stats, recorded_stats)
+        reads.append(to_read)
     bench = Workbench.open(wh)
     try:
-        for unit in _units(files, config):
-            stats = {f.relpath: _stat(f, trusted_before) for f in unit}  # taken before any read
-            digests = {f.relpath: _digest(f, stats[f.relpath], manifest, recorded_stats) for f in unit}
-            if all(manifest.get(f.relpath, (None,))[0] == digests[f.relpath] for f in unit):
-                summary.files_unchanged += len(unit)
-                refresh += _stale_stats(unit, stats, recorded_stats)
-                continue
-            to_read = [f for f in unit if manifest.get(f.relpath) != (digests[f.relpath], "forgotten")]
-            summary.files_unchanged += len(unit) - len(to_read)
-            refresh += _stale_stats([f for f in unit if f not in to_read], stats, recorded_stats)
-            results, built = _read_unit(bench, to_read, digests, config, batch_id, salt, loaded_at)
+        def write(results: list[_FileResult], built) -> None:
             for result in results:
                 result.stat = stats[result.file.relpath]
             _write(wh, bench, results, built, manifest, batch_id, loaded_at)
             for result in results:
                 _account(summary, result)
+
+        for files_, several in _batches(reads, config):
+            units = _read_batch(bench, files_, digests, config, batch_id, salt, loaded_at, write) if several \
+                else [files_]
+            for unit in units:
+                write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
     finally:
         bench.close()
     _record_stats(wh, refresh)
@@ -186,6 +196,87 @@ def _units(files: Iterable[LandingFile], config: StoreConfig) -> list[list[Landi
     return list(units.values())
 
 
+def _batches(reads: list[list[LandingFile]], config: StoreConfig) -> Iterator[tuple[list[LandingFile], bool]]:
+    """The units to read: (files, True) for a store's and dataset's small single files, which may be read several
+    per statement (`batched.candidate`); (unit, False) for any other unit (a Taobao orders folder, a large or
+    linked file)."""
+    platforms = {s.id: s.platform for s in config.stores}
+    groups: dict[tuple[str, str], list[LandingFile]] = {}
+    for unit in reads:
+        f = unit[0]
+        if len(unit) == 1 and not f.outside and not (f.dataset == "orders" and platforms.get(f.store_id) == "taobao") \
+                and batched.candidate(f.path, f.relpath, f.export_date):
+            groups.setdefault((f.store_id, f.dataset), []).append(f)
+        else:
+            yield unit, False
+    for group in groups.values():
+        yield group, True
+
+
+def _read_batch(bench: Workbench, files: list[LandingFile], digests, config, batch_id, salt, loaded_at,
+                write) -> Iterator[list[LandingFile]]:
+    """Reads and writes what it can of one store's and dataset's small files, several per statement (`batched`);
+    yields the files left to read one by one, each as a unit."""
+    store = config.get(files[0].store_id)
+    found = layouts(store.platform, files[0].dataset)
+    shapes: dict[tuple, tuple[list[batched.Member], list[int]]] = {}
+    for f in files:
+        member = _member(f, found)
+        if member is None:
+            yield [f]
+            continue
+        members, size = shapes.setdefault(batched.shape(member), ([], [0]))
+        members.append(member)
+        size[0] += member.read.table.nbytes if member.read else f.path.stat().st_size
+        if len(members) >= batched.BATCH_FILES or size[0] >= batched.BATCH_BYTES:
+            yield from _stage_batch(bench, members, files, digests, store, batch_id, salt, loaded_at, write)
+            members.clear()
+            size[0] = 0
+    for members, _ in shapes.values():
+        yield from _stage_batch(bench, members, files, digests, store, batch_id, salt, loaded_at, write)
+
+
+def _member(f: LandingFile, found) -> batched.Member | None:
+    """The file as a batch member: a plain CSV (read later, by DuckDB), else its cells as `read_source` reads
+    them; None when it has lines that are not records, or cannot be read (its own read says why)."""
+    try:
+        plain = reading.probe_plain(f.path, found, f.relpath)
+        if plain is not None:
+            return batched.Member(f.relpath, f.path, f.export_date, plain)
+        rows = reading.read_source(f.path, found, f.relpath)
+    except Exception:
+        return None
+    if rows.broken or rows.table is None:
+        return None
+    return batched.Member(f.relpath, f.path, f.export_date, None, rows)
+
+
+def _stage_batch(bench, members, files, digests, store, batch_id, salt, loaded_at, write):
+    """One statement for `members`, written in one transaction; yields the files to read on their own. A batch
+    whose statement fails is split in two and tried again (below 8 files, each is read on its own)."""
+    by_path = {f.relpath: f for f in files}
+    if len(members) < 2:  # one file: read the usual way
+        yield from ([by_path[m.relpath]] for m in members)
+        return
+    first = by_path[members[0].relpath]
+    bench.start(Context(store, first.dataset, first.export_date, batch_id, loaded_at, salt), batch=True)
+    try:
+        built, held, rest = batched.stage(bench, members)
+    except batched.Failed:
+        if len(members) < 8:
+            yield from ([by_path[m.relpath]] for m in members)
+            return
+        half = len(members) // 2
+        for part in (members[:half], members[half:]):
+            yield from _stage_batch(bench, part, files, digests, store, batch_id, salt, loaded_at, write)
+        return
+    if held:
+        results = [_FileResult(by_path[m.relpath], digests[m.relpath], "loaded", format=m.rows.format,
+                               encoding=m.rows.encoding, rows=built.counts[m.relpath]) for m in held]
+        write(results, built)
+    yield from ([by_path[m.relpath]] for m in rest)
+
+
 def _read_unit(bench: Workbench, unit, digests, config, batch_id, salt, loaded_at):
     first = unit[0]
     results = [_FileResult(f, digests[f.relpath], "rejected") for f in unit]
@@ -236,14 +327,7 @@ def _write(wh: Warehouse, bench: Workbench, results: list[_FileResult], built, m
         rejected = [r for r in results if r.status == "rejected"]
         if rejected:
             wh.append("quarantine.rows", _rejection_rows(rejected, batch_id, loaded_at))
-        for r in results:
-            f = r.file
-            wh.execute(
-                "insert into audit.files (path, store_id, dataset, export_date, sha256, format, encoding, status, "
-                "reason, message, rows_in, rows_loaded, rows_quarantined, batch_id, loaded_at, file_size, "
-                "file_mtime_ns, file_ctime_ns) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [f.relpath, f.store_id, f.dataset, f.export_date, r.sha256, r.format, r.encoding, r.status,
-                 r.reason, r.message, *r.rows, batch_id, loaded_at, *(r.stat or (None, None, None))])
+        wh.append("audit.files", _audit_rows(results, batch_id, loaded_at))
     for r in results:
         f = r.file
         if r.status == "rejected":
@@ -254,6 +338,31 @@ def _write(wh: Warehouse, bench: Workbench, results: list[_FileResult], built, m
                      f.store_id, f.dataset, f.relpath, r.format, r.encoding or "-", *r.rows,
                      f"; {r.message}" if r.message else "",
                      extra={"landing_file": f.relpath})  # the console's ingest progress counts these
+
+
+def _audit_rows(results: list[_FileResult], batch_id: str, loaded_at: datetime) -> pa.Table:
+    """The audit.files rows of `results`, in one table (a batch of files is one statement)."""
+    def column(values, kind=pa.string()):
+        return pa.array(values, kind)
+
+    stats = [r.stat or (None, None, None) for r in results]
+    return pa.table({
+        "path": column([r.file.relpath for r in results]),
+        "store_id": column([r.file.store_id for r in results]),
+        "dataset": column([r.file.dataset for r in results]),
+        "export_date": column([r.file.export_date for r in results], pa.date32()),
+        "sha256": column([r.sha256 for r in results]),
+        "format": column([r.format for r in results]),
+        "encoding": column([r.encoding for r in results]),
+        "status": column([r.status for r in results]),
+        "reason": column([r.reason for r in results]),
+        "message": column([r.message for r in results]),
+        **{name: column([r.rows[i] for r in results], pa.int32())
+           for i, name in enumerate(("rows_in", "rows_loaded", "rows_quarantined"))},
+        "batch_id": column([batch_id] * len(results)),
+        "loaded_at": column([loaded_at] * len(results), pa.timestamp("us")),
+        **{name: column([st[i] for st in stats], pa.int64()) for i, name in enumerate(STAT_COLUMNS)},
+    })
 
 
 def _rejection_rows(rejected: list[_FileResult], batch_id: str, loaded_at: datetime) -> pa.Table:

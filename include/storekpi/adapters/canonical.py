@@ -64,6 +64,7 @@ class Staged:
     repeats: bool = True  # some entity key appears on more than one typed row (`Workbench._stats`)
     direct: bool = False  # typed straight from the file (`Workbench._stage_direct`): `typed` is a view
     deferred: SourceRows | None = None  # with `direct`, until `src` is read (only when needed: `_cells`)
+    batch: bool = False  # the rows of several files (`batched`): each row names its file in `_file`
 
     def note(self) -> str | None:
         """What `audit.files.message` says about a loaded file: the summary rows skipped, if any."""
@@ -83,7 +84,8 @@ class Staged:
 
     @property
     def file(self) -> str:
-        return literal(self.relpath)
+        """SQL naming the file of a row: a literal, or the `_file` column of a batch."""
+        return "_file" if self.batch else literal(self.relpath)
 
 
 @dataclass
@@ -105,6 +107,8 @@ class Workbench:
         self._messy: set[str] = set()  # fields of the file being staged whose numbers carry separators or signs
         self._relations: list[str] = []  # loaded files of the current unit, released by `start`
         self._pending: Staged | None = None  # typed by `load` (`_stage_direct`), handed out by `stage`
+        self._part = ""  # columns naming a row's file and export date, before every key grouped on (a batch's)
+        self._temp: list[str] = []  # further temporary tables of the current unit
         parsing.install(con)
         con.execute(f"""create or replace temp table {ERRORS} (_file varchar, _row_number integer,
                         priority integer, reason varchar, column_name varchar, message varchar)""")
@@ -116,10 +120,12 @@ class Workbench:
         con, private = wh.duckdb_workspace()
         return cls(con, private=private)
 
-    def start(self, ctx: Context) -> None:
-        """A new unit of work: the previous unit's tables go."""
+    def start(self, ctx: Context, *, batch: bool = False) -> None:
+        """A new unit of work: the previous unit's tables go. With `batch`, the unit's rows come from several files
+        and carry `_file` and `_export_date` (`batched.stage`)."""
         self._clear()
         self.ctx = ctx
+        self._part = "_file, _export_date, " if batch else ""
         if self.errors:
             self.con.execute(f"delete from {ERRORS}; delete from {BROKEN}")
         self.errors = 0
@@ -138,9 +144,9 @@ class Workbench:
         direct = [s.typed for s in staged if s.direct]  # a view over `<typed>_rows` (`_stage_direct`)
         tables = [t for s in staged for t in (s.typed, s.groups) if t and t not in direct]
         self.con.execute("".join(f"drop view if exists {t}; drop table if exists {t}_rows; " for t in direct)
-                         + "".join(f"drop table if exists {t}; " for t in (*tables, BAD))
+                         + "".join(f"drop table if exists {t}; " for t in (*tables, *self._temp, BAD))
                          + f"drop view if exists {ORDER_ROWS}")
-        self._relations, self.staged, self._pending = [], [], None
+        self._relations, self.staged, self._pending, self._temp = [], [], None, []
 
     def _run(self, sql: str) -> int:
         """Execute; the statement's count (rows created or inserted, or a count(*))."""
@@ -193,9 +199,10 @@ class Workbench:
         staged.rows_in = read + len(rows.broken)
         return staged
 
-    def _typing(self, staged: Staged, checks: list, source: str, numbered: bool = True) -> str:
+    def _typing(self, staged: Staged, checks: list, source: str, numbered: bool = True, carry: str = "") -> str:
         """The SELECT of the typed rows from the cells in `source`: typed fields, `_key`, the priority of the first
-        failed row check (`_p`), `_blank` and the summary label; `_row_number` first when `numbered`."""
+        failed row check (`_p`), `_blank` and the summary label; `_row_number` first when `numbered`; `carry`
+        (columns, each followed by ', ') passed through."""
         layout = staged.layout
         first_failed = "case " + " ".join(f"when {cond} then {p}" for p, _, _, cond, _ in checks) + " end" \
             if checks else "cast(null as integer)"
@@ -204,7 +211,7 @@ class Workbench:
         if layout.blank_when_empty:
             first_failed = f"case when {blank} then null else {first_failed} end"
         cells = ", ".join(f"{self._cell(fld, staged)} as {_q(fld.name)}" for fld in layout.fields)
-        number = "_row_number, " if numbered else ""
+        number = ("_row_number, " if numbered else "") + carry
         return f"""
             with cells as (select {number}{cells} from {source}),
                  typed as (select {number}{", ".join(self._typed(f) for f in layout.fields)} from cells)
@@ -345,6 +352,12 @@ class Workbench:
     def _stats(self, staged: Staged) -> tuple[int, bool, int]:
         """Typed rows with a failed row check; whether an entity key repeats (else no duplicate can conflict);
         rows that may be summaries (`base.Summary`)."""
+        failed, repeats, summaries = self.con.execute(
+            f"select {self.stat_columns(staged)} from {staged.typed}").fetchall()[0]
+        return failed, bool(repeats), summaries
+
+    def stat_columns(self, staged: Staged) -> str:
+        """The aggregates of `_stats` (also per file of a batch)."""
         rule = staged.layout.summary
         candidates = "0"
         if rule is not None:
@@ -353,10 +366,7 @@ class Workbench:
             candidates = f"count(*) filter (where {' or '.join(tests)})"
         # orders check their keys their own way (`_build_order_lines`, `_build_order_pair`)
         repeats = "true" if self.ctx.dataset == "orders" else "count(_key) > count(distinct _key)"
-        failed, repeats, summaries = self.con.execute(f"""
-            select count(*) filter (where _p is not null), {repeats}, {candidates} from {staged.typed}
-        """).fetchall()[0]
-        return failed, bool(repeats), summaries
+        return f"count(*) filter (where _p is not null), {repeats}, {candidates}"
 
     def _row_check_errors(self, staged: Staged, checks: list[tuple[int, str, str, str, str]]) -> None:
         """The failed row check of each failing row, with its message (which needs the cleaned text again)."""
@@ -466,7 +476,7 @@ class Workbench:
                            f"'currency ' || {shown} || ' differs from the store currency {currency}'"))
         if fld.future_check:
             limit = self.ctx.export_date.isoformat()
-            checks.append(("future_date", f"cast({value} as date) > date {literal(limit)} + 1",
+            checks.append(("future_date", f"cast({value} as date) > {self._export_date()} + 1",
                            f"cast(cast({value} as date) as varchar) || ' is more than one day after the export "
                            f"date {limit}'"))
         return checks
@@ -509,10 +519,14 @@ class Workbench:
 
         return [spread_column(fld) for fld in staged.layout.spread_fields]
 
+    def _export_date(self) -> str:
+        """SQL of a row's export date: the unit's folder date, or the row's own in a batch."""
+        return "_export_date" if self._part else f"date {literal(self.ctx.export_date.isoformat())}"
+
     def _entity_column(self, staged: Staged, column: str) -> str | None:
         if column in ("snapshot_date", "valid_from") or (column == "date" and staged.layout.field("date")
                                                           and "date" not in staged.headers):
-            return f"date {literal(self.ctx.export_date.isoformat())}"  # a file without dates covers its folder date
+            return self._export_date()  # a file without dates covers its folder date
         constant = dict(staged.layout.constants).get(column)
         if constant is not None:
             return literal(constant)
@@ -552,32 +566,9 @@ class Workbench:
         orders from there). A key on one row needs no aggregate: most orders have one line."""
         if not fields and not orders:
             return
-        near = [f for f in fields if f.kind == "timestamp" and staged.layout.near_timestamps_agree]
-        differs = [(f"min({_q(f.name)}) <> max({_q(f.name)})"  # two different non-NULL values
-                    + (f" and max({_q(f.name)}) - min({_q(f.name)}) >= interval 1 day" if f in near else ""),
-                    staged.header(f.name)) for f in fields]
-        conflicts = ", ".join(f"case when {cond} then {literal(header)} end" for cond, header in differs)
-        conflicts = f"concat_ws(', ', {conflicts or 'null'})"
-        # less than a day apart: the first line's value is taken, and the order keeps the names of those fields
-        close = ", ".join(f"case when min({_q(f.name)}) <> max({_q(f.name)}) then {literal(staged.header(f.name))} "
-                          f"end" for f in near)
-        close = f"concat_ws(', ', {close or 'null'})"
+        differs, conflicts, close = self._conflict_sql(staged, fields)
         if orders:
-            firsts = [_q(c) for c in (*ORDER_FIELDS, "customer") if staged.layout.field(c)]
-            staged.groups = f"_sk_g{self.staged.index(staged)}"
-            self.con.execute(f"""
-                create temp table {staged.groups} as
-                with n as (select _key, count(*) as n from {staged.typed} where _key is not null group by _key)
-                select _key, min(_row_number) as _row_number,
-                       {"".join(f"min_by({c}, _row_number) as {c}, " for c in firsts)} {conflicts} as _conflicts,
-                       {close} as _close
-                from {staged.typed} semi join (select _key from n where n > 1) m using (_key) group by _key
-                union all
-                select _key, _row_number, {"".join(f"{c}, " for c in firsts)} '' as _conflicts, '' as _close
-                from {staged.typed} semi join (select _key from n where n = 1) s using (_key)
-                order by _row_number  -- else raw.orders gets part-filled row groups, merged at the next checkpoint
-            """)
-            found = f"(select _key, _conflicts from {staged.groups} where _conflicts <> '')"
+            found = self._order_groups(staged, conflicts, close)
         else:
             if not staged.repeats:
                 return  # every key once (the usual file): no aggregate over every field needed
@@ -598,6 +589,42 @@ class Workbench:
                              over (partition by t._key) as rows
                   from {staged.typed} t join {found} d using (_key))
         """)
+
+    @staticmethod
+    def _conflict_sql(staged: Staged, fields: list[Field]) -> tuple[list[tuple[str, str]], str, str]:
+        """(condition, header) per field for two different values of one key; the aggregates naming the fields
+        that conflict, and those whose values are less than a day apart (`_close`)."""
+        near = [f for f in fields if f.kind == "timestamp" and staged.layout.near_timestamps_agree]
+        differs = [(f"min({_q(f.name)}) <> max({_q(f.name)})"  # two different non-NULL values
+                    + (f" and max({_q(f.name)}) - min({_q(f.name)}) >= interval 1 day" if f in near else ""),
+                    staged.header(f.name)) for f in fields]
+        conflicts = ", ".join(f"case when {cond} then {literal(header)} end" for cond, header in differs)
+        conflicts = f"concat_ws(', ', {conflicts or 'null'})"
+        # less than a day apart: the first line's value is taken, and the order keeps the names of those fields
+        close = ", ".join(f"case when min({_q(f.name)}) <> max({_q(f.name)}) then {literal(staged.header(f.name))} "
+                          f"end" for f in near)
+        return differs, conflicts, f"concat_ws(', ', {close or 'null'})"
+
+    def _order_groups(self, staged: Staged, conflicts: str, close: str) -> str:
+        """Fills `Staged.groups` (see `_duplicate_conflicts`); returns the relation of the conflicting orders."""
+        firsts = [_q(c) for c in (*ORDER_FIELDS, "customer") if staged.layout.field(c)]
+        staged.groups = f"_sk_g{self.staged.index(staged)}"
+        part = self._part
+        self.con.execute(f"""
+            create temp table {staged.groups} as
+            with n as (select {part}_key, count(*) as n from {staged.typed} where _key is not null
+                       group by {part}_key)
+            select {part}_key, min(_row_number) as _row_number,
+                   {"".join(f"min_by({c}, _row_number) as {c}, " for c in firsts)} {conflicts} as _conflicts,
+                   {close} as _close
+            from {staged.typed} semi join (select {part}_key from n where n > 1) m using ({part}_key)
+            group by {part}_key
+            union all
+            select {part}_key, _row_number, {"".join(f"{c}, " for c in firsts)} '' as _conflicts, '' as _close
+            from {staged.typed} semi join (select {part}_key from n where n = 1) s using ({part}_key)
+            order by {part}_row_number  -- else raw.orders gets part-filled row groups, merged at the next checkpoint
+        """)
+        return f"(select {part}_key, _conflicts from {staged.groups} where _conflicts <> '')"
 
     def _orphans(self, staged: Staged, others: list[Staged], reason: str, text: str) -> None:
         known = " union all ".join(f"select order_id from {o.typed}" for o in others) or \
@@ -638,10 +665,10 @@ class Workbench:
         """Continuation rows whose first row is missing (a re-saved file that lost it) are never an order of their
         own: when no row of an order fills any of the layout's `first_row` fields, all its rows are
         incomplete_order."""
-        fields = [f for f in staged.layout.first_row if f in staged.headers]
-        if not fields:
+        empty = self._headless(staged)
+        if not empty:
             return
-        empty = " and ".join(f"count({_q(f)}) = 0" for f in fields)
+        fields = [f for f in staged.layout.first_row if f in staged.headers]
         named = literal(", ".join(staged.header(f) for f in fields))
         self.errors += self._run(f"""
             insert into {ERRORS}
@@ -653,6 +680,12 @@ class Workbench:
             semi join (select order_id from {staged.typed} group by order_id having {empty}) h using (order_id)
             where not exists (select 1 from {ERRORS} e where e._file = {staged.file} and e._row_number = t._row_number)
         """)
+
+    @staticmethod
+    def _headless(staged: Staged) -> str | None:
+        """The HAVING condition of an order none of whose rows fills a `first_row` field (None: no such field)."""
+        fields = [f for f in staged.layout.first_row if f in staged.headers]
+        return " and ".join(f"count({_q(f)}) = 0" for f in fields) or None
 
     def _settle(self) -> None:
         """Each quarantined row keeps its most important reason."""
@@ -689,7 +722,7 @@ class Workbench:
         for s in staged:
             def column(col: str, s: Staged = s) -> str | None:
                 if col == "line_number":
-                    return "row_number() over (partition by order_id order by _row_number)"
+                    return f"row_number() over (partition by {self._part}order_id order by _row_number)"
                 if col == "unit_price" and not s.layout.field("unit_price"):
                     return "list_price"  # Taobao 价格: the list unit price is what the line charges
                 return _q(col) if s.layout.field(col) else None
@@ -712,7 +745,7 @@ class Workbench:
             columns.append(f"cast({expr} as {sql_type.replace(' NOT NULL', '')}) as {_q(name)}")
         ctx = self.ctx
         lineage = (f"{literal(ctx.store.id)} as _store_id, {staged.file} as _source_file, _row_number, "
-                   f"date {literal(ctx.export_date.isoformat())} as _export_date, "
+                   f"{self._export_date()} as _export_date, "
                    f"{literal(ctx.batch_id)} as _batch_id, "
                    f"timestamp {literal(ctx.loaded_at.isoformat(sep=' '))} as _loaded_at")
         return f"select {', '.join(columns)}, {lineage} from {source or self._clean_rows(staged)}"

@@ -55,6 +55,7 @@ ROW_NUMBER = "_row_number"
 HEAD_BYTES = 1 << 18  # where the header row is looked for
 SCAN_CHUNK = 1 << 22
 CSV_BUFFER = 1 << 26  # DuckDB's CSV reader spends about 20 % less CPU on a large file than with its default (32 MiB)
+BATCH_BUFFER = 1 << 21  # several small files in one read: DuckDB's buffer per file need not be large
 MAX_FILE_BYTES = 768 << 20  # one export file, on disk or decompressed: read whole into memory, so it is bounded
 CONTROL = bytes(b for b in range(32) if b not in (9, 10, 13)) + b"\x7f"  # removed from text (tab, CR, LF stay)
 _LONE_CR = re.compile(rb"\r(?!\n)")
@@ -665,19 +666,40 @@ def _load_plain(con, path: Path, plain: _PlainCsv, name: str) -> bool:
     return True
 
 
-def _plain_select(plain: _PlainCsv) -> str:
+def _plain_select(plain: _PlainCsv, paths: list[str] | None = None, extra: str = "") -> str:
     """DuckDB's read of a plain CSV: the mapped columns as text, in file order. Empty cells read as '' like Arrow's
-    reader, so quarantine's raw values do not depend on the path taken."""
+    reader, so quarantine's raw values do not depend on the path taken. With `paths`, those files (all shaped like
+    `plain`) one after the other, with their `filename`; `extra` adds columns."""
     from storekpi.adapters.parsing import literal
 
     types = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(plain.width))
     select = ", ".join(f'c{i} as "{field_name}"' for field_name, i in plain.columns.items())
     # every column: DuckDB applies force_not_null by position among the columns it reads
     keep = ", ".join(f"'c{i}'" for i in range(plain.width))
-    return f"""select {select}
-        from read_csv({literal(str(plain.path))}, columns={{{types}}}, header=true, auto_detect=false,
+    files = f"[{', '.join(map(literal, paths))}], filename=true" if paths else literal(str(plain.path))
+    buffer = CSV_BUFFER if not paths else BATCH_BUFFER
+    return f"""select {select}{extra}
+        from read_csv({files}, columns={{{types}}}, header=true, auto_detect=false,
                       delim={literal(plain.delimiter)}, quote='"', escape='"', strict_mode=true,
-                      force_not_null=[{keep}], buffer_size={CSV_BUFFER})"""
+                      force_not_null=[{keep}], buffer_size={buffer})"""
+
+
+def probe_plain(path: Path, layouts: tuple[Layout, ...], label: str) -> _PlainCsv | None:
+    """What `prepare` finds out about a plain CSV (with its number sample), without reading it into DuckDB; None
+    when the file is not plain (or too large to be read at all): `batched` leaves such a file to `prepare`."""
+    if path.stat().st_size > MAX_FILE_BYTES:
+        return None
+    plain = _plain_csv(path, layouts, label)
+    if plain is not None:
+        plain.path, plain.layouts = path, layouts
+        plain.rows.sample = _sample(path, plain)
+    return plain
+
+
+def plain_select_many(plain: _PlainCsv, paths: list[str], extra: str) -> str:
+    """DuckDB's read of several plain CSVs shaped like `plain` (same header, delimiter), in the order given; each
+    row has `filename`, the path as given, and the columns of `extra`."""
+    return _plain_select(plain, paths, extra)
 
 
 def _sample(path: Path, plain: _PlainCsv, records: int = 1_000) -> pa.Table:
