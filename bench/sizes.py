@@ -30,6 +30,9 @@ class Sizes:
     pipeline_steps: tuple[str, ...] | None = None  # None: every step; smoke stops after ingest (dbt alone > 20 s)
     ad_rows: int = 100_000  # rows of the ad report of the ad_ingest section (marketing.md)
     overhead_rounds: int = 2  # pairs of quiet nights (warm and cold dbt parse); 0: start-up only, no DAG run
+    scale_lines: int = 10_000_000  # the scale section: order lines of one store over scale_days (issue 19)
+    scale_days: int = 3 * 365
+    scale_key_suffix: str = ""  # a scaled-down run (`--scale-lines`) labels its figures, e.g. "_scaled_1m"
 
 
 FULL = Sizes(
@@ -41,5 +44,5 @@ SMOKE = Sizes(
     name="smoke", ingest_lines=2_000, ingest_rounds=1, pandas_rounds=1,
     history_days=(4, 12), history_orders_per_day=30, history_rounds=1, parse_repeats=1,
     e2e_stores=3, e2e_days=4, e2e_lines=2_000, e2e_via_airflow=False, pipeline_steps=("discover", "ingest"),
-    ad_rows=2_000, overhead_rounds=0,
+    ad_rows=2_000, overhead_rounds=0, scale_lines=3_000, scale_days=10,
 )
