@@ -28,7 +28,8 @@ test: $(STAMP) test-deps
 test-distributed: $(STAMP)
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider -m distributed tests/deploy
 
-## Benchmarks at full size (< 10 min on 2 cores): writes bench/report.md and bench/report.json.
+## Benchmarks at full size: writes bench/report.md and bench/report.json. About 10 min on 2 cores, plus the scale
+## section's 10 M-line end-to-end run (over half an hour on today's code; `--only SECTION` runs one section).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 

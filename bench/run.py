@@ -1,9 +1,13 @@
 """`make bench`: run every benchmark side by side and write bench/report.md and bench/report.json.
 
-    python -m bench.run                 # full sizes (what is committed); < 10 min on 2 cores
-    python -m bench.run --smoke         # tiny sizes, < 60 s, report in bench/work/smoke/ (tests/bench runs it)
-    python -m bench.run --only ingest   # one section (ingest, ad_ingest, history, parse, e2e, overhead); the
-                                        # report holds only it
+    python -m bench.run                 # full sizes (what is committed): < 10 min on 2 cores without `scale`;
+                                        # `scale` (10 M lines) adds ~3 min of generation once, then its run
+                                        # (over half an hour on today's code: see its section in report.md)
+    python -m bench.run --smoke         # tiny sizes, < 90 s, report in bench/work/smoke/ (tests/bench runs it)
+    python -m bench.run --only ingest   # one section (ingest, ad_ingest, history, parse, e2e, overhead, scale);
+                                        # the report holds only it
+    python -m bench.run --only scale --scale-lines 1000000 --out DIR   # the scale section scaled down, its
+                                        # figures' keys marked `_scaled_1m`
 
 Generated data and scratch warehouses go to bench/work/ (gitignored; generated inputs are reused across runs).
 A section that fails is reported as failed with its error; the exit code is then 1.
