@@ -53,7 +53,7 @@ def _environment(work: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (< 60 s), for the test suite")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (< 90 s), for the test suite")
     parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="run only these sections")
     parser.add_argument("--out", type=Path, help="where report.md and report.json go (default: bench/ for the "
                         "full run; bench/work/smoke/ for --smoke, so the committed report is never overwritten)")
