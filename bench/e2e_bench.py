@@ -102,7 +102,7 @@ class StepMemory:
         return next((s.__name__ for s in STEPS if s.__name__ not in done), "after the last task")
 
 
-def _run(landing: Path, root: Path, home: Path, sizes: Sizes) -> tuple[ChildResult, dict]:
+def _run(landing: Path, root: Path, home: Path, sizes: Sizes, *, timeout: float = 1800) -> tuple[ChildResult, dict]:
     """One nightly run for D into a fresh warehouse; returns the child and its run summary (with task_seconds)."""
     out = root / "out"
     shutil.rmtree(out, ignore_errors=True)
@@ -115,7 +115,7 @@ def _run(landing: Path, root: Path, home: Path, sizes: Sizes) -> tuple[ChildResu
                 "--reports", str(out / "reports")]
         (home / "logs").mkdir(parents=True, exist_ok=True)
         memory = StepMemory(home / "logs")
-        result = run_child(argv, work=root / "logs", env={"STOREKPI_HOME": str(home)}, timeout=1800,
+        result = run_child(argv, work=root / "logs", env={"STOREKPI_HOME": str(home)}, timeout=timeout,
                            sample=memory)
         public = result.json_line()
         if public.get("status") != "published":
@@ -126,7 +126,7 @@ def _run(landing: Path, root: Path, home: Path, sizes: Sizes) -> tuple[ChildResu
         argv = [PYTHON, "-m", "bench.steps", *common, "--work", str(out)]
         if sizes.pipeline_steps:
             argv += ["--steps", *sizes.pipeline_steps]
-        result = run_child(argv, work=root / "logs", env={"STOREKPI_HOME": str(home)}, timeout=1800)
+        result = run_child(argv, work=root / "logs", env={"STOREKPI_HOME": str(home)}, timeout=timeout)
         summary = result.json_line()
         summary["sampled_rss_mib"] = summary.pop("peak_rss_mib_after", {})
     summary["order_lines"] = _order_lines(out / "warehouse.duckdb")

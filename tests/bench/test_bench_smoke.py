@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # The keys (bench/report.json must have at least these), plus the machine's.
 REQUIRED_KEYS = ("ingest_vs_duckdb_ratio", "ingest_speedup_vs_pandas", "history_cost_ratio_3y_vs_1y",
                  "dag_parse_seconds", "rss_growth_2x_input", "e2e_seconds_1m_lines", "ad_ingest_vs_duckdb_ratio",
-                 "run_fixed_overhead_seconds",
+                 "run_fixed_overhead_seconds", "e2e_seconds_10m_lines", "peak_rss_mib_10m",
+                 "nightly_seconds_10m_history",
                  "cores", "memory_gib")
 
 
