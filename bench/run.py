@@ -2,7 +2,8 @@
 
     python -m bench.run                 # full sizes (what is committed); < 10 min on 2 cores
     python -m bench.run --smoke         # tiny sizes, < 60 s, report in bench/work/smoke/ (tests/bench runs it)
-    python -m bench.run --only ingest   # one section (ingest, ad_ingest, history, parse, e2e, overhead); the
+    python -m bench.run --only ingest   # one section (ingest, ad_ingest, history, parse, e2e, overhead,
+                                        # postgres); the
                                         # report holds only it
 
 Generated data and scratch warehouses go to bench/work/ (gitignored; generated inputs are reused across runs).
@@ -23,14 +24,15 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))  # `python bench/run.py` works as well as `python -m bench.run`
 
-from bench import ad_ingest_bench, e2e_bench, history_bench, ingest_bench, overhead_bench, parse_bench  # noqa: E402
+from bench import (ad_ingest_bench, e2e_bench, history_bench, ingest_bench, overhead_bench,  # noqa: E402
+                   parse_bench, postgres_bench)
 from bench.measure import machine  # noqa: E402
 from bench.report import Section, write  # noqa: E402
 from bench.sizes import FULL, SMOKE  # noqa: E402
 
 log = logging.getLogger("bench")
 SECTIONS = {"ingest": ingest_bench, "ad_ingest": ad_ingest_bench, "history": history_bench, "parse": parse_bench,
-            "e2e": e2e_bench, "overhead": overhead_bench}
+            "e2e": e2e_bench, "overhead": overhead_bench, "postgres": postgres_bench}
 
 
 def _environment(work: Path) -> None:

@@ -30,6 +30,7 @@ class Sizes:
     pipeline_steps: tuple[str, ...] | None = None  # None: every step; smoke stops after ingest (dbt alone > 20 s)
     ad_rows: int = 100_000  # rows of the ad report of the ad_ingest section (marketing.md)
     overhead_rounds: int = 2  # pairs of quiet nights (warm and cold dbt parse); 0: start-up only, no DAG run
+    postgres_rounds: int = 1  # interleaved DuckDB / PostgreSQL runs of the e2e section's 2N input
 
 
 FULL = Sizes(
