@@ -287,10 +287,22 @@ class Warehouse:
 
 
 # -- write-audit-publish ----------------------------------------------------------------------------------------
+BUILD_SCHEMA = f"{MARTS}__build_next"
+
+
 def build_schema_name(run_key: str) -> str:
-    """The PostgreSQL schema a run builds its marts in."""
-    safe = "".join(c if c.isalnum() else "_" for c in run_key.lower())[:40]
-    return f"{MARTS}__build_{safe}"
+    """The PostgreSQL schema a run builds its marts in: one name for every run, because it is dbt's `marts_schema`
+    var and a var that changes nightly makes dbt parse the whole project again (seconds). Runs of one warehouse
+    never overlap (`exclusive`, max_active_runs=1); the schema's comment names the run that created it
+    (`open_build`), and only that run publishes or discards it (`build_owner`)."""
+    return BUILD_SCHEMA
+
+
+def build_owner(wh: Warehouse) -> str | None:
+    """The run key of the run whose build the PostgreSQL build schema holds (None: there is no build schema)."""
+    rows = wh.query("select coalesce(obj_description(oid, 'pg_namespace'), '') from pg_namespace "
+                    "where nspname = ?", [BUILD_SCHEMA])
+    return rows[0][0] if rows else None
 
 
 def open_published(target: Target, *, read_only: bool = True) -> Warehouse:
@@ -310,8 +322,11 @@ def open_build(target: Target, run_key: str, *, fresh: bool = False) -> Warehous
                 shutil.copy2(target.path, build)
         return Warehouse(target, path=build)
     wh = Warehouse(target, marts_schema=build_schema_name(run_key))
-    if fresh:  # an earlier attempt of this run may have left its build schema
-        wh.execute(f"DROP SCHEMA IF EXISTS {wh.marts_schema} CASCADE")
+    if fresh:  # an earlier attempt of this run, or a killed run, may have left the build schema
+        with wh.transaction():
+            wh.execute(f"DROP SCHEMA IF EXISTS {wh.marts_schema} CASCADE")
+            wh.execute(f"CREATE SCHEMA {wh.marts_schema}")
+            wh.execute(f"COMMENT ON SCHEMA {wh.marts_schema} IS ?", [run_key])  # psycopg2 quotes it
     return wh
 
 
@@ -435,6 +450,10 @@ def publish(target: Target, run_key: str, record: Callable[[Warehouse], None] | 
         return
     build_schema = build_schema_name(run_key)
     with Warehouse(target) as wh, wh.transaction():
+        owner = build_owner(wh)
+        if owner != run_key:
+            raise FileNotFoundError(f"no build of run {run_key} to publish in schema {build_schema} "
+                                    + (f"(it holds run {owner}'s)" if owner else "(there is none)"))
         if record is not None:
             record(wh)
         old = f"{MARTS}__old"
@@ -454,20 +473,23 @@ def discard(target: Target, run_key: str) -> Path | None:
             os.replace(build, target.failed_path)
             return target.failed_path
         return None
-    with Warehouse(target) as wh:
-        wh.execute(f"DROP SCHEMA IF EXISTS {build_schema_name(run_key)} CASCADE")
+    with Warehouse(target) as wh, wh.transaction():
+        if build_owner(wh) == run_key:  # another run's build is its own to drop (or the next discover's)
+            wh.execute(f"DROP SCHEMA IF EXISTS {build_schema_name(run_key)} CASCADE")
     return None
 
 
 def drop_stale_builds(target: Target, run_key: str) -> list[str]:
-    """Drop what killed runs left behind: every PostgreSQL `marts__build_*` schema but this run's (on DuckDB the
-    build file is replaced by the next run's fresh build). Call it holding `exclusive(target)`."""
+    """Drop what killed runs left behind: every PostgreSQL `marts__build_*` schema but this run's build (older
+    versions named one per run; on DuckDB the build file is replaced by the next run's fresh build). Call it
+    holding `exclusive(target)`."""
     if target.kind == "duckdb":
         return []
     with Warehouse(target) as wh:
+        mine = build_schema_name(run_key) if build_owner(wh) == run_key else None
         stale = [name for (name,) in wh.query(
             "select schema_name from information_schema.schemata where schema_name like ? order by 1",
-            [f"{MARTS}\\_\\_build\\_%"]) if name != build_schema_name(run_key)]
+            [f"{MARTS}\\_\\_build\\_%"]) if name != mine]
         for name in stale:
             wh.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
     return stale

@@ -130,3 +130,32 @@ def test_publish_records_the_run_with_the_marts_or_not_at_all(target):
     assert _published(target) == (1, [])
     warehouse.publish(target, "run1", record=_record_run)
     assert _published(target) == (2, [("run1", "published")])
+
+
+def test_postgres_runs_build_in_one_schema_and_only_the_run_that_made_it_publishes_it():
+    """One build-schema name for every run (dbt's parse is reused), yet a run never publishes or drops another
+    run's build: the schema's comment names its run."""
+    with temp_database() as url:
+        target = Target(url)
+        with warehouse.open_build(target, "run1", fresh=True) as wh:
+            wh.ensure_schema()
+            _marts(wh, 2)
+            name = wh.marts_schema
+        with warehouse.open_build(target, "run2", fresh=True) as wh:  # run1 was killed; run2 starts afresh
+            assert wh.marts_schema == name
+            assert wh.query(f"select count(*) from information_schema.tables where table_schema = '{name}'") == [(0,)]
+            _marts(wh, 5)
+        with pytest.raises(FileNotFoundError, match="run2"):
+            warehouse.publish(target, "run1")  # run1's publish, retried late, finds run2's build: refused
+        warehouse.discard(target, "run1")  # nor does run1 drop it
+        warehouse.publish(target, "run2")
+        with warehouse.open_published(target) as wh:
+            assert wh.query("select count(*) from marts.kpi_store_daily") == [(5,)]
+
+        with warehouse.open_build(target, "run3", fresh=True) as wh:  # killed too, next to an older version's build
+            _marts(wh, 1)
+            wh.execute("CREATE SCHEMA marts__build_2026_11_19_oldstyle")
+        assert warehouse.drop_stale_builds(target, "run4") == ["marts__build_2026_11_19_oldstyle", name]
+        with warehouse.open_build(target, "run4", fresh=True) as wh:
+            assert warehouse.drop_stale_builds(target, "run4") == []  # its own build stays
+            assert warehouse.build_owner(wh) == "run4"
