@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +24,8 @@ log = logging.getLogger(__name__)
 
 RATIO_MAX = 2.5  # issue 19
 SERVER = os.environ.get("STOREKPI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+DATABASE = "storekpi_bench_e2e"
+FULL_PARSE = "Unable to do partial parsing"  # what dbt logs when it parses the whole project
 SLOWEST_NODES = 12
 BACKENDS = ("duckdb", "postgres")
 
@@ -41,15 +42,19 @@ def server_unavailable() -> str | None:
 
 
 @contextlib.contextmanager
-def fresh_database(prefix: str = "storekpi_bench") -> Iterator[str]:
-    """A new, empty database on SERVER for one run; dropped afterwards, even when the run failed."""
+def fresh_database(name: str = DATABASE) -> Iterator[str]:
+    """A new, empty database on SERVER for one run; dropped afterwards, even when the run failed.
+
+    Always the same name: dbt's parse is kept per warehouse (dbt_runner.parse_cache_file), so a nightly run reuses
+    it, and so does the DuckDB run here (same file path every round); a new name per run would make PostgreSQL
+    pay a full parse that no night pays."""
     import psycopg2
 
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(f"{SERVER}/postgres")
     admin.autocommit = True
     try:
         with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # a killed bench's
             cur.execute(f'CREATE DATABASE "{name}"')
         yield f"{SERVER}/{name}"
     finally:
@@ -66,9 +71,12 @@ def _one(backend: str, landing: Path, root: Path, home: Path, sizes: Sizes) -> d
         child, summary = e2e_bench.run_night(landing, root, home, sizes, warehouse=warehouse)
         runs = sorted(set((home / "work").glob("*")) - before, key=lambda p: p.stat().st_mtime)
         dbt_nodes = dbt_model_seconds(runs[-1] / "dbt") if runs else {}
+        dbt_log = runs[-1] / "dbt" / "logs" / "dbt.log" if runs else None
+        parse = ("full" if FULL_PARSE in dbt_log.read_text(errors="replace") else "partial") \
+            if dbt_log and dbt_log.exists() else "–"
     return {"seconds": round(child.seconds, 2), "max_rss_mib": round(child.max_rss_mib),
             "task_seconds": summary.get("task_seconds", {}), "order_lines": summary["order_lines"],
-            "rows_loaded": summary.get("rows_loaded"), "dbt_nodes": dbt_nodes}
+            "rows_loaded": summary.get("rows_loaded"), "dbt_parse": parse, "dbt_nodes": dbt_nodes}
 
 
 def run(sizes: Sizes, work: Path, command: str) -> Section:
@@ -110,12 +118,13 @@ def run(sizes: Sizes, work: Path, command: str) -> Section:
     section.details.append(
         f"The e2e section's 2N landing folder ({sizes.e2e_stores} stores, {sizes.e2e_days} days, {per_day} orders "
         f"per ordinary day and store: {last['postgres']['order_lines']:,} order-line rows loaded on both backends), "
-        f"run via {how} into a fresh DuckDB file and a fresh PostgreSQL database ({SERVER}, created and dropped "
-        f"per run), {len(rounds)} interleaved round(s); the figure is the median of the rounds' ratios "
+        f"run via {how} into a fresh DuckDB file and a fresh PostgreSQL database ({SERVER}/{DATABASE}, "
+        f"created and dropped per run), {len(rounds)} interleaved round(s); the figure is the median of the rounds' ratios "
         f"({', '.join(f'{r:.2f}' for r in ratios)}).")
     steps = list(dict.fromkeys([*last["duckdb"]["task_seconds"], *last["postgres"]["task_seconds"]]))
     rows = [[s, f"{last['duckdb']['task_seconds'].get(s, 0):.1f}", f"{last['postgres']['task_seconds'].get(s, 0):.1f}",
              _times(last['postgres']['task_seconds'].get(s), last['duckdb']['task_seconds'].get(s))] for s in steps]
+    rows.append(["dbt parse", last["duckdb"]["dbt_parse"], last["postgres"]["dbt_parse"], ""])
     for label, key in (("**total (wall)**", "seconds"), ("peak RSS MiB", "max_rss_mib")):
         rows.append([label, f"{last['duckdb'][key]:,.1f}", f"{last['postgres'][key]:,.1f}",
                      _times(last["postgres"][key], last["duckdb"][key])])
