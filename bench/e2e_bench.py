@@ -112,6 +112,11 @@ def warm_up(home: Path, sizes: Sizes, logs: Path) -> ChildResult | None:
     return result
 
 
+def duckdb_file(root: Path) -> Path:
+    """The DuckDB warehouse `run_night` builds under `root` (one path every round: dbt's parse stays valid)."""
+    return root / "out" / "warehouse.duckdb"
+
+
 def run_night(landing: Path, root: Path, home: Path, sizes: Sizes, *,
               warehouse: str | None = None) -> tuple[ChildResult, dict]:
     """One nightly run for D into a fresh warehouse (a DuckDB file under `root`, or the empty PostgreSQL database
@@ -119,7 +124,7 @@ def run_night(landing: Path, root: Path, home: Path, sizes: Sizes, *,
     out = root / "out"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    warehouse = warehouse or str(out / "warehouse.duckdb")
+    warehouse = warehouse or str(duckdb_file(root))
     common = ["--landing", str(landing), "--warehouse", warehouse, "--date", END_DATE.isoformat()]
     if sizes.e2e_via_airflow:
         before = set((home / "logs").glob("*.log"))
