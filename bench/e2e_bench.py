@@ -50,7 +50,7 @@ def orders_per_day(sizes: Sizes) -> int:
     return max(1, round(sizes.e2e_lines / (sizes.e2e_stores * sizes.e2e_days * LINES_PER_ORDER_DAY)))
 
 
-def _landing(root: Path, sizes: Sizes, per_day: int) -> Path:
+def landing_folder(root: Path, sizes: Sizes, per_day: int) -> Path:
     return fixtures.landing(root, stores=sizes.e2e_stores, days=sizes.e2e_days, orders_per_day=per_day,
                             end_date=END_DATE)
 
@@ -102,13 +102,30 @@ class StepMemory:
         return next((s.__name__ for s in STEPS if s.__name__ not in done), "after the last task")
 
 
-def _run(landing: Path, root: Path, home: Path, sizes: Sizes, *, timeout: float = 1800) -> tuple[ChildResult, dict]:
-    """One nightly run for D into a fresh warehouse; returns the child and its run summary (with task_seconds)."""
+def warm_up(home: Path, sizes: Sizes, logs: Path) -> ChildResult | None:
+    """Migrate a fresh Airflow home's metadata DB before the timed runs (the first run would: not a run cost)."""
+    if not sizes.e2e_via_airflow:
+        return None
+    result = run_child([PYTHON, "-c", _MIGRATE], work=logs, env={"STOREKPI_HOME": str(home)})
+    if result.code != 0:
+        raise RuntimeError(f"Airflow warm-up failed: {result.stderr[-2000:]}")
+    return result
+
+
+def duckdb_file(root: Path) -> Path:
+    """The DuckDB warehouse `run_night` builds under `root` (one path every round: dbt's parse stays valid)."""
+    return root / "out" / "warehouse.duckdb"
+
+
+def run_night(landing: Path, root: Path, home: Path, sizes: Sizes, *,
+              warehouse: str | None = None, timeout: float = 1800) -> tuple[ChildResult, dict]:
+    """One nightly run for D into a fresh warehouse (a DuckDB file under `root`, or the empty PostgreSQL database
+    `warehouse` names); returns the child and its run summary (with task_seconds and order_lines)."""
     out = root / "out"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    common = ["--landing", str(landing), "--warehouse", str(out / "warehouse.duckdb"), "--date",
-              END_DATE.isoformat()]
+    warehouse = warehouse or str(duckdb_file(root))
+    common = ["--landing", str(landing), "--warehouse", warehouse, "--date", END_DATE.isoformat()]
     if sizes.e2e_via_airflow:
         before = set((home / "logs").glob("*.log"))
         argv = [PYTHON, "-m", "storekpi.cli", "run", *common, "--outbox", str(out / "outbox"),
@@ -129,18 +146,19 @@ def _run(landing: Path, root: Path, home: Path, sizes: Sizes, *, timeout: float 
         result = run_child(argv, work=root / "logs", env={"STOREKPI_HOME": str(home)}, timeout=timeout)
         summary = result.json_line()
         summary["sampled_rss_mib"] = summary.pop("peak_rss_mib_after", {})
-    summary["order_lines"] = _order_lines(out / "warehouse.duckdb")
+    summary["order_lines"] = _order_lines(warehouse)
     return result, summary
 
 
-def _order_lines(warehouse: Path) -> int:
-    import duckdb
+def _order_lines(warehouse: str) -> int:
+    """Rows in raw.order_lines: of the published file, or of the build file when the run stopped before publish
+    (smoke); PostgreSQL writes raw in place."""
+    from storekpi.warehouse import Target, Warehouse
 
-    from storekpi.warehouse import Target
-
-    path = warehouse if warehouse.exists() else Target(str(warehouse)).build_path  # smoke stops before publish
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute("select count(*) from raw.order_lines").fetchone()[0]
+    target = Target(warehouse)
+    path = None if target.kind == "postgres" else target.path if target.path.exists() else target.build_path
+    with Warehouse(target, path=path, read_only=True) as wh:
+        return wh.query("select count(*) from raw.order_lines")[0][0]
 
 
 def run(sizes: Sizes, work: Path, command: str) -> Section:
@@ -150,15 +168,12 @@ def run(sizes: Sizes, work: Path, command: str) -> Section:
     home = base / "state"
     per_day = orders_per_day(sizes)
     half, full = max(1, per_day // 2), per_day
-    landings = {"N": _landing(base / f"opd{half}", sizes, half), "2N": _landing(base / f"opd{full}", sizes, full)}
-    warm_up = None
-    if sizes.e2e_via_airflow:  # the first run in a fresh Airflow home migrates its metadata DB: not a run cost
-        warm_up = run_child([PYTHON, "-c", _MIGRATE], work=base / "logs", env={"STOREKPI_HOME": str(home)})
-        if warm_up.code != 0:
-            raise RuntimeError(f"Airflow warm-up failed: {warm_up.stderr[-2000:]}")
+    landings = {"N": landing_folder(base / f"opd{half}", sizes, half),
+                "2N": landing_folder(base / f"opd{full}", sizes, full)}
+    warm = warm_up(home, sizes, base / "logs")
     results = {}
     for label in ("N", "2N"):
-        results[label] = _run(landings[label], base / label, home, sizes)
+        results[label] = run_night(landings[label], base / label, home, sizes)
         log.info("e2e %s: %.1f s, peak RSS %.0f MiB", label, results[label][0].seconds,
                  results[label][0].max_rss_mib)
     child, summary = results["2N"]
@@ -182,15 +197,15 @@ def run(sizes: Sizes, work: Path, command: str) -> Section:
                     "max_rss_mib": rss, "task_seconds": {label: s.get("task_seconds", {})
                                                          for label, (_, s) in results.items()},
                     "overhead_seconds": overhead,
-                    "airflow_warm_up_seconds": warm_up.seconds if warm_up else None}
+                    "airflow_warm_up_seconds": warm.seconds if warm else None}
     section.details.append(
         f"{sizes.e2e_stores} generated stores (Shopify, Taobao/Tmall, generic ERP in turn), {sizes.e2e_days} days, "
         f"all datasets, seed {SEED}; run for D = {END_DATE} into a fresh warehouse via {how}. 2N: {full} orders "
         f"per ordinary day and store, {lines['2N']:,} order-line rows loaded "
         f"({summary.get('rows_loaded', 0):,} input rows of all datasets); N: {half} orders per day, "
         f"{lines['N']:,} order-line rows. Peak RSS is the child's `ru_maxrss` from `wait4`."
-        + (f" The Airflow metadata DB was migrated before the runs ({warm_up.seconds:.1f} s, not counted)."
-           if warm_up else ""))
+        + (f" The Airflow metadata DB was migrated before the runs ({warm.seconds:.1f} s, not counted)."
+           if warm else ""))
     rows = [[t, f"{s:.1f}", f"{s / child.seconds:.0%}"] for t, s in tasks.items()]
     rows.append(["process start, Airflow, dag.test bookkeeping" if sizes.e2e_via_airflow else
                  "process start and imports", f"{overhead:.1f}", f"{overhead / child.seconds:.0%}"])

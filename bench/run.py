@@ -5,7 +5,8 @@
                                         # 13 min at 1 M lines; at 10 M today's dbt_build runs out of memory
                                         # on a 24 GiB machine (int_customer_daily), and the section fails
     python -m bench.run --smoke         # tiny sizes, < 90 s, report in bench/work/smoke/ (tests/bench runs it)
-    python -m bench.run --only ingest   # one section (ingest, ad_ingest, history, parse, e2e, overhead, scale);
+    python -m bench.run --only ingest   # one section (ingest, ad_ingest, history, parse, e2e, overhead,
+                                        # scale, postgres);
                                         # the report holds only it
     python -m bench.run --only scale --scale-lines 1000000 --out DIR   # the scale section scaled down, its
                                         # figures' keys marked `_scaled_1m`
@@ -30,14 +31,14 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))  # `python bench/run.py` works as well as `python -m bench.run`
 
 from bench import (ad_ingest_bench, e2e_bench, history_bench, ingest_bench, overhead_bench,  # noqa: E402
-                   parse_bench, scale_bench)
+                   parse_bench, postgres_bench, scale_bench)
 from bench.measure import machine  # noqa: E402
 from bench.report import Section, write  # noqa: E402
 from bench.sizes import FULL, SMOKE  # noqa: E402
 
 log = logging.getLogger("bench")
 SECTIONS = {"ingest": ingest_bench, "ad_ingest": ad_ingest_bench, "history": history_bench, "parse": parse_bench,
-            "e2e": e2e_bench, "overhead": overhead_bench, "scale": scale_bench}
+                   parse_bench, postgres_bench, scale_bench)
 
 
 def _environment(work: Path) -> None:

@@ -55,7 +55,7 @@ def run(sizes: Sizes, work: Path, command: str) -> Section:
         warm_up = run_child([PYTHON, "-c", e2e_bench._MIGRATE], work=base / "logs", env={"STOREKPI_HOME": str(home)})
         if warm_up.code != 0:
             raise RuntimeError(f"Airflow warm-up failed: {warm_up.stderr[-2000:]}")
-    child, summary = e2e_bench._run(landing, base / "e2e", home, sizes, timeout=E2E_TIMEOUT)
+    child, summary = e2e_bench.run_night(landing, base / "e2e", home, sizes, timeout=E2E_TIMEOUT)
     log.info("scale e2e: %.1f s, peak RSS %.0f MiB", child.seconds, child.max_rss_mib)
     published = base / "e2e" / "out" / "warehouse.duckdb"
     nodes = _newest_dbt_nodes(home / "work") if sizes.e2e_via_airflow else summary.get("dbt_models", {})

@@ -34,6 +34,7 @@ class Sizes:
     scale_lines: int = 10_000_000  # the scale section: order lines of one store over scale_days (issue 19)
     scale_days: int = 3 * 365
     scale_key_suffix: str = ""  # a scaled-down run (`--scale-lines`) labels its figures, e.g. "_scaled_1m"
+    postgres_rounds: int = 1  # interleaved DuckDB / PostgreSQL runs of the e2e section's 2N input
 
 
 FULL = Sizes(

@@ -16,7 +16,7 @@ from pathlib import Path
 SETUP_STEPS = ("discover", "ingest", "dbt_build", "quality_gate", "publish")  # what D+1 builds on
 
 
-def run_steps(landing: Path, warehouse: Path, day: str, work: Path, *, steps: tuple[str, ...] | None = None,
+def run_steps(landing: Path, warehouse: Path | str, day: str, work: Path, *, steps: tuple[str, ...] | None = None,
               label: str = "bench") -> dict:
     """Run the pipeline for `day`; returns {"seconds": wall, "task_seconds": {...}, "dbt_models": {...}, ...}.
 
@@ -63,7 +63,7 @@ def dbt_model_seconds(dbt_work: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the nightly pipeline steps in-process for one date.")
     parser.add_argument("--landing", type=Path, required=True)
-    parser.add_argument("--warehouse", type=Path, required=True)
+    parser.add_argument("--warehouse", required=True, help="a DuckDB file or a postgresql:// URL")
     parser.add_argument("--date", required=True)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--steps", nargs="+", help="only these steps, in pipeline order (default: all)")

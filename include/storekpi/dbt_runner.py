@@ -35,6 +35,14 @@ log = logging.getLogger(__name__)
 
 PROFILE = "storekpi"
 POSTGRES_THREADS = 2  # the machines running this have two cores
+# Session settings of dbt's PostgreSQL connections (through libpq's PGOPTIONS, so data tests get them too): the
+# server's default work_mem (4 MB) spills every sort and hash of a million order lines to disk; JIT compilation
+# costs more than it saves on queries that run once; and with no indexes to use a nested loop only wins on tiny
+# inputs, while a misestimated join (an anti join against promo days taken to leave one row) turned
+# discount_violations into a 700 k x 500 nested loop (83 s instead of 4). Disabled, it is still used where no
+# other join applies.
+POSTGRES_SESSION = {"work_mem": "64MB", "jit": "off", "enable_nestloop": "off"}
+SOURCE_SCHEMAS = ("raw", "audit", "quarantine")  # what ingest writes in place and dbt's sources read
 PASSWORD_ENV = "DBT_ENV_SECRET_STOREKPI_WAREHOUSE_PASSWORD"
 RUN_DATE_TABLE = "audit.dbt_run_date"  # one row: the D a build is for (macros/run_date.sql reads it)
 PARSE_FILE = "partial_parse.msgpack"
@@ -129,6 +137,7 @@ def _invoke(command: str, wh: Warehouse, run_date: date, work_dir: Path, extra: 
     cache = None
     if command == "build":
         write_run_date(wh, run_date)
+        refresh_statistics(wh)
         cache = parse_cache_file(wh)
     else:
         dbt_vars["run_date"] = run_date.isoformat()
@@ -147,10 +156,18 @@ def _invoke(command: str, wh: Warehouse, run_date: date, work_dir: Path, extra: 
     if cache is not None and cache.exists():
         args += ["--partial-parse", "--partial-parse-file-path", str(cache)]  # dbt only reads it
     log.info("dbt %s for %s into %s (work dir %s)", command, run_date, wh.marts_schema, work_dir)
+    pgoptions = os.environ.get("PGOPTIONS")
+    if wh.kind == "postgres":
+        settings = [f"-c {name}={value}" for name, value in POSTGRES_SESSION.items()]
+        os.environ["PGOPTIONS"] = " ".join([pgoptions, *settings] if pgoptions else settings)
     try:
         return dbtRunner().invoke(args)
     finally:
         _release_duckdb()  # a no-op when no DuckDB file was opened
+        if pgoptions is None:
+            os.environ.pop("PGOPTIONS", None)
+        else:
+            os.environ["PGOPTIONS"] = pgoptions
         if cache is not None:
             _keep_parse(work_dir / "target" / PARSE_FILE, cache)
 
@@ -163,6 +180,20 @@ def write_run_date(wh: Warehouse, run_date: date) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS {RUN_DATE_TABLE} (run_date date not null)")
         con.execute(f"DELETE FROM {RUN_DATE_TABLE}")
         con.execute(f"INSERT INTO {RUN_DATE_TABLE} (run_date) VALUES (?)", [run_date])
+
+
+def refresh_statistics(wh: Warehouse) -> None:
+    """On PostgreSQL, gather planner statistics of the tables ingest wrote (dbt's sources) before dbt plans its
+    models: autovacuum may not have analysed a million freshly copied rows yet, and a planner that believes a
+    quarter of them picks plans that spill. Sampling keeps this well under a second; DuckDB needs nothing."""
+    if wh.kind != "postgres":
+        return
+    with wh.reopened() as con:
+        tables = [f"{s}.{t}" for s, t in con.query(
+            "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' "
+            f"and table_schema in ({', '.join('?' for _ in SOURCE_SCHEMAS)}) order by 1, 2", list(SOURCE_SCHEMAS))]
+        if tables:
+            con.execute(f"ANALYZE {', '.join(tables)}")
 
 
 def parse_cache_file(wh: Warehouse) -> Path:

@@ -72,7 +72,7 @@ def discover(spec: RunSpec, upstream: Results | None = None) -> dict:
         log.warning("store=%s: its day %s has not closed yet (local midnight is still ahead): D's numbers "
                     "will be partial; rerun the date after it closes", store.id, spec.date)
     # Runs of one warehouse never overlap (CLI lock, max_active_runs=1): other build schemas are a killed run's.
-    for schema in warehouse.drop_stale_builds(spec.target, spec.run_key):
+    for schema in warehouse.drop_stale_builds(spec.target):
         log.warning("dropped the build schema %s a killed run left behind", schema)
     first_year = store_config.EARLIEST_DATE.year  # MM-DD promo days hold in every year data can cover
     with warehouse.open_build(spec.target, spec.run_key, fresh=True) as wh:

@@ -304,10 +304,16 @@ class Warehouse:
 
 
 # -- write-audit-publish ----------------------------------------------------------------------------------------
+BUILD_SCHEMA = f"{MARTS}__build_next"
+
+
 def build_schema_name(run_key: str) -> str:
-    """The PostgreSQL schema a run builds its marts in."""
-    safe = "".join(c if c.isalnum() else "_" for c in run_key.lower())[:40]
-    return f"{MARTS}__build_{safe}"
+    """The PostgreSQL schema a run builds its marts in: one name for every run, because it is dbt's `marts_schema`
+    var and a var that changes nightly makes dbt parse the whole project again (seconds). What it holds is always
+    the running run's build: runs of one warehouse never overlap (`exclusive`, max_active_runs=1), a killed run is
+    marked failed before the next starts (`airflow_runner.fail_killed_runs`), and every run's `discover` drops
+    whatever an earlier one left (`drop_stale_builds`) before dbt creates it again."""
+    return BUILD_SCHEMA
 
 
 def open_published(target: Target, *, read_only: bool = True) -> Warehouse:
@@ -327,7 +333,7 @@ def open_build(target: Target, run_key: str, *, fresh: bool = False) -> Warehous
                 shutil.copy2(target.path, build)
         return Warehouse(target, path=build)
     wh = Warehouse(target, marts_schema=build_schema_name(run_key))
-    if fresh:  # an earlier attempt of this run may have left its build schema
+    if fresh:  # an earlier attempt of this run, or a killed run, may have left the build schema
         wh.execute(f"DROP SCHEMA IF EXISTS {wh.marts_schema} CASCADE")
     return wh
 
@@ -476,15 +482,16 @@ def discard(target: Target, run_key: str) -> Path | None:
     return None
 
 
-def drop_stale_builds(target: Target, run_key: str) -> list[str]:
-    """Drop what killed runs left behind: every PostgreSQL `marts__build_*` schema but this run's (on DuckDB the
-    build file is replaced by the next run's fresh build). Call it holding `exclusive(target)`."""
+def drop_stale_builds(target: Target) -> list[str]:
+    """Drop what killed runs left behind: every PostgreSQL `marts__build_*` schema (the build schema, and the
+    per-run ones older versions named; this run's build has not started yet). On DuckDB the build file is replaced
+    by the next run's fresh build. Call it holding `exclusive(target)`, before the run's build starts."""
     if target.kind == "duckdb":
         return []
     with Warehouse(target) as wh:
         stale = [name for (name,) in wh.query(
             "select schema_name from information_schema.schemata where schema_name like ? order by 1",
-            [f"{MARTS}\\_\\_build\\_%"]) if name != build_schema_name(run_key)]
+            [f"{MARTS}\\_\\_build\\_%"])]
         for name in stale:
             wh.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
     return stale

@@ -101,3 +101,22 @@ def test_each_warehouse_has_its_own_parse_cache_and_a_build_schema_does_not_make
                          for key in ("run1", "run2"))
     assert tonight == tomorrow  # dbt sees the changed `marts_schema` var itself and parses in full
     assert tonight != dbt_runner.parse_cache_file(Warehouse(Target("postgresql://postgres@127.0.0.1:5432/other")))
+
+
+def test_postgres_builds_of_different_runs_reuse_the_parse(tmp_path, monkeypatch):
+    """The build schema is dbt's `marts_schema` var: one name for every run keeps the parse valid from night to
+    night on PostgreSQL too."""
+    from storekpi import warehouse
+    from tests.pg import temp_database
+
+    monkeypatch.setenv("STOREKPI_HOME", str(tmp_path / "state"))
+    select = ["--select", "stg_stores", "--resource-type", "model"]
+    with temp_database("storekpi_parse") as url:
+        target = Target(url)
+        for night in ("night1", "night2"):
+            with warehouse.open_build(target, f"run_{night}", fresh=True) as build:
+                build.ensure_schema()
+                result = dbt_runner._invoke("build", build, RUN_DATE, tmp_path / night, extra=select)
+            assert result.success, result.exception
+        assert FULL_PARSE in _dbt_log(tmp_path / "night1")
+        assert FULL_PARSE not in _dbt_log(tmp_path / "night2")

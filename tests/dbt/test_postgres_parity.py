@@ -78,3 +78,14 @@ def test_postgres_build_ran_every_test(postgres_build, duckdb_build):
     assert postgres_build[1]["models"] == duckdb_build[1]["models"]
     assert postgres_build[1]["tests"] == duckdb_build[1]["tests"]
     assert postgres_build[1]["warnings"] == 0
+
+
+def test_postgres_tables_have_planner_statistics_when_dbt_reads_them(postgres_build):
+    """dbt's sources are analysed before the build and every table model right after it is built (a table made by
+    CREATE TABLE AS has no statistics, reltuples -1, until autovacuum comes by)."""
+    pg = postgres_build[0]
+    tables = pg.query("select n.nspname, c.relname, c.reltuples from pg_class as c "
+                      "join pg_namespace as n on n.oid = c.relnamespace "
+                      "where c.relkind = 'r' and n.nspname in ('raw', 'intermediate', ?)", [pg.marts_schema])
+    assert {s for s, _, _ in tables} == {"raw", "intermediate", pg.marts_schema}
+    assert [(s, t) for s, t, tuples in tables if tuples < 0] == []

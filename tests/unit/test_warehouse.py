@@ -146,3 +146,24 @@ def test_duckdb_connections_and_dbt_get_the_memory_limit(tmp_path, monkeypatch):
     monkeypatch.setenv(warehouse.MEMORY_LIMIT_ENV, "plenty")
     with pytest.raises(ConfigError, match=r"STOREKPI_DUCKDB_MEMORY_LIMIT.*'plenty'"):
         warehouse.Warehouse(Target(str(tmp_path / "w.duckdb")), path=tmp_path / "w.duckdb").con
+
+
+def test_postgres_runs_build_in_one_schema_and_a_new_run_drops_what_a_killed_one_left():
+    """One build-schema name for every run (dbt's `marts_schema` var stays the same, so its parse is reused); a
+    killed run's build, and the per-run schemas older versions named, are dropped by the next run's discover."""
+    with temp_database() as url:
+        target = Target(url)
+        with warehouse.open_build(target, "run1", fresh=True) as wh:  # run1 is killed after building
+            wh.ensure_schema()
+            _marts(wh, 2)
+            name = wh.marts_schema
+            wh.execute("CREATE SCHEMA marts__build_2026_11_19_oldstyle")
+        assert warehouse.build_schema_name("run2") == name
+        assert warehouse.drop_stale_builds(target) == ["marts__build_2026_11_19_oldstyle", name]
+        with warehouse.open_build(target, "run2", fresh=True) as wh:
+            assert wh.query(f"select count(*) from information_schema.tables where table_schema = '{name}'") == [(0,)]
+            _marts(wh, 5)
+        warehouse.publish(target, "run2")
+        with warehouse.open_published(target) as wh:
+            assert wh.query("select count(*) from marts.kpi_store_daily") == [(5,)]
+        assert warehouse.drop_stale_builds(target) == []
