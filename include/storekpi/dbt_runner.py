@@ -29,7 +29,7 @@ import yaml
 
 from storekpi.errors import StorekpiError
 from storekpi.runspec import state_dir
-from storekpi.warehouse import MARTS, Target, Warehouse
+from storekpi.warehouse import MARTS, Target, Warehouse, duckdb_settings
 
 log = logging.getLogger(__name__)
 
@@ -220,13 +220,15 @@ def _release_duckdb() -> None:
 
 
 def profile(wh: Warehouse) -> dict:
-    """profiles.yml content for this warehouse (DuckDB: its file, one thread; Postgres: from its connection).
+    """profiles.yml content for this warehouse (DuckDB: its file, one thread, the run's DuckDB settings; Postgres: from
+    its connection).
 
     The password is never written: dbt reads it with `env_var()` from this process's environment, under a
     `DBT_ENV_SECRET_` name, which dbt keeps out of its logs and artifacts."""
     if wh.kind == "duckdb":
         path = wh.path or wh.target.path
-        output = {"type": "duckdb", "path": str(path), "schema": MARTS, "threads": 1}
+        output = {"type": "duckdb", "path": str(path), "schema": MARTS, "threads": 1,
+                  "settings": duckdb_settings()}
     else:
         url = urlparse(wh.target.url)
         output = {

@@ -29,6 +29,15 @@ from storekpi import schema
 from storekpi.errors import BusyError, ConfigError
 
 MARTS = "marts"
+# DuckDB settings of every connection a run opens on its warehouse, ours and dbt-duckdb's (dbt_runner.profile): a
+# ceiling on DuckDB's buffer manager, so a large night spills to a temporary folder next to the file instead of
+# growing the process (issue 19; docs/decisions.md). Set with SET after connecting: a connection opened with a
+# different `config` could not share the database with dbt's. STOREKPI_DUCKDB_MEMORY_LIMIT overrides the limit.
+DUCKDB_MEMORY_LIMIT = "512MB"
+
+
+def duckdb_settings() -> dict[str, str]:
+    return {"memory_limit": os.environ.get("STOREKPI_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT}
 
 
 CONNECTION_ID = "storekpi_warehouse"  # the Airflow connection a PostgreSQL warehouse is defined by
@@ -161,6 +170,8 @@ class Warehouse:
                 import duckdb
 
                 self._con = duckdb.connect(str(self.path), read_only=self.read_only)
+                for name, value in duckdb_settings().items():
+                    self._con.execute(f"SET {name} = '{value}'")
             else:
                 import psycopg2
 
