@@ -65,8 +65,9 @@ class Counts:
 class Batch:
     """One frame and the checks validated against it (one GX suite run).
 
-    A table batch has `source`, the query of its rows in key order, and an empty frame: `sql_checks.expand` turns
-    it into one batch per check whose frame holds the check's first offending rows and `counts` its SQL counts.
+    A table batch has `source`, the query of its rows, and an empty frame: `sql_checks.expand` turns it into one
+    batch per check whose frame holds the check's first offending rows (in `keys` order) and `counts` its SQL
+    counts.
     """
 
     suite: str
