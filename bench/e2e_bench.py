@@ -30,14 +30,13 @@ _MIGRATE = ("from storekpi import airflow_runner as a; home = a.configure_enviro
 
 RSS_ADVICE = """\
 **Why peak RSS grows more than 20 %:** a run holds everything in one process (dag.test runs the tasks
-in-process), and the peak comes in `{top}` ({n:,.0f} → {rss:,.0f} MiB sampled). Ingest ({ingest_n:,.0f} →
-{ingest_2n:,.0f} MiB) holds one file at a time (a plain CSV only inside DuckDB); DuckDB's buffer manager holds
-about 50 MiB at its end (`duckdb_memory()`, whatever `memory_limit`), and the rest of its growth is heap the
-allocators keep after file-sized temporaries are freed (the Arrow path's decoded copies of GB18030 files, hash
-tables of the per-file statements). dbt-duckdb and the gates' DuckDB connections grow with the data, and the
-quality gate (`storekpi.quality.frames`) reads the marts and dbt's order facts and validates them as pandas
-DataFrames, so its frames scale with the input. What would close it: validate in SQL (aggregates and counts of
-violating rows in DuckDB) and fetch only the failing rows into pandas for Great Expectations."""
+in-process), and the peak comes in `{top}` ({n:,.0f} → {rss:,.0f} MiB sampled); ingest: {ingest_n:,.0f} →
+{ingest_2n:,.0f} MiB. The quality gate reads no mart into pandas (its checks are counted in SQL, GX validates the
+offending rows: `storekpi.quality.sql_checks`), and every DuckDB connection of a run, dbt-duckdb's included, has
+`memory_limit` = `storekpi.warehouse.DUCKDB_MEMORY_LIMIT` (STOREKPI_DUCKDB_MEMORY_LIMIT overrides it), so DuckDB's
+buffer manager spills instead of growing. What grows beyond that is memory outside DuckDB's buffer manager (query
+results, allocator caches after file-sized temporaries are freed): look at the task above with
+/proc/self/status VmHWM around its statements."""
 
 PER_FILE_NOTE = """\
 Ingest's share is mostly data, not files: one `Workbench` (the warehouse's DuckDB connection with the parsers as

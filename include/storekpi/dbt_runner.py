@@ -251,7 +251,8 @@ def _release_duckdb() -> None:
 
 
 def profile(wh: Warehouse) -> dict:
-    """profiles.yml content for this warehouse (DuckDB: its file, one thread; Postgres: from its connection).
+    """profiles.yml content for this warehouse (DuckDB: its file, one thread, the run's DuckDB settings; Postgres: from
+    its connection).
 
     The password is never written: dbt reads it with `env_var()` from this process's environment, under a
     `DBT_ENV_SECRET_` name, which dbt keeps out of its logs and artifacts."""

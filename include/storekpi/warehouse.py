@@ -29,6 +29,15 @@ from storekpi import schema
 from storekpi.errors import BusyError, ConfigError
 
 MARTS = "marts"
+# DuckDB settings of every connection a run opens on its warehouse, ours and dbt-duckdb's (dbt_runner.profile): a
+# ceiling on DuckDB's buffer manager, so a large night spills to a temporary folder next to the file instead of
+# growing the process (issue 19; docs/decisions.md). Set with SET after connecting: a connection opened with a
+# different `config` could not share the database with dbt's. STOREKPI_DUCKDB_MEMORY_LIMIT overrides the limit.
+DUCKDB_MEMORY_LIMIT = "512MB"
+
+
+def duckdb_settings() -> dict[str, str]:
+    return {"memory_limit": os.environ.get("STOREKPI_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT}
 
 # DuckDB's buffer manager may take 80 % of RAM by default, and some operators allocate beyond it: a build over
 # years of history then drives the process out of memory instead of spilling to disk (the 10 M-line benchmark was

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import shutil
 
 from storekpi.quality import marketing
 from storekpi.quality.gx_runner import evaluate
+from storekpi.quality.sql_checks import expand
+from storekpi.warehouse import Target, Warehouse
 
 
 def _by_name(results):
@@ -13,7 +15,7 @@ def _by_name(results):
 
 
 def test_the_hand_landing_passes_every_blocking_marketing_gate(marketing_duckdb):
-    results = evaluate(marketing.batches(marketing_duckdb))
+    results = evaluate(expand(marketing_duckdb, marketing.batches(marketing_duckdb)))
     assert results and all(r.success for r in results if r.blocking)
     unmapped = [r for r in results if r.expectation == "expect_traffic_sources_to_map_to_a_channel"]
     assert len(unmapped) == 1 and not unmapped[0].success and not unmapped[0].blocking
@@ -23,15 +25,22 @@ def test_the_hand_landing_passes_every_blocking_marketing_gate(marketing_duckdb)
     assert clicks and clicks[0].success  # PMax's '--' impressions and clicks are skipped, not compared
 
 
-def test_duplicates_negative_spend_block_and_clicks_above_impressions_only_warn(marketing_duckdb):
-    batches = marketing.batches(marketing_duckdb)
-    campaigns = next(b for b in batches if b.name == "ad_campaign_daily")
-    campaigns.frame = pd.DataFrame({
-        "store_id": ["s", "s", "s"], "date": ["2026-11-19"] * 3, "ad_platform": ["x", "x", "y"],
-        "campaign": ["A", "A", "B"], "spend": [1.0, 2.0, -0.01], "impressions": [10.0, 10.0, 5.0],
-        "clicks": [1.0, 1.0, 6.0]})
-    got = {(r.column_name, r.blocking, r.success) for r in evaluate([campaigns])}
-    assert ("store_id, date, ad_platform, campaign", True, False) in got
-    assert ("spend", True, False) in got
-    assert ("impressions, clicks", False, False) in got  # a warning, never blocking
-    assert ("clicks", True, True) in got and ("impressions", True, True) in got
+def test_duplicates_negative_spend_block_and_clicks_above_impressions_only_warn(marketing_duckdb, tmp_path):
+    path = tmp_path / "warehouse.duckdb"  # the shared fixture is read-only: break a copy
+    shutil.copy(marketing_duckdb.path, path)
+    with Warehouse(Target(str(path)), path=path) as wh:
+        _break_campaigns_and_check(wh)
+
+
+def _break_campaigns_and_check(wh):
+    wh.execute(f"delete from {wh.marts_schema}.ad_campaign_daily")
+    wh.execute(f"""insert into {wh.marts_schema}.ad_campaign_daily
+        (store_id, "date", ad_platform, campaign, spend, impressions, clicks) values
+        ('s', date '2026-11-19', 'x', 'A', 1.0, 10, 1), ('s', date '2026-11-19', 'x', 'A', 2.0, 10, 1),
+        ('s', date '2026-11-19', 'y', 'B', -0.01, 5, 6)""")
+    campaigns = [b for b in marketing.batches(wh) if b.name == "ad_campaign_daily"]
+    got = {(r.column_name, r.blocking, r.success, r.unexpected_count) for r in evaluate(expand(wh, campaigns))}
+    assert ("store_id, date, ad_platform, campaign", True, False, 2) in got
+    assert ("spend", True, False, 1) in got
+    assert ("impressions, clicks", False, False, 1) in got  # a warning, never blocking
+    assert ("clicks", True, True, 0) in got and ("impressions", True, True, 0) in got

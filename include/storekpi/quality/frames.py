@@ -114,23 +114,30 @@ order by o.store_id, o.order_id"""
     return frame, checked
 
 
-# -- marts ----------------------------------------------------------------------------------------------------
-def kpi_store_daily(wh: Warehouse) -> pd.DataFrame:
-    return read(wh, f"""
+# -- marts: queries of the rows a table batch checks in SQL (suites.table), never read whole into pandas ---------
+def kpi_store_daily(wh: Warehouse) -> str:
+    return f"""
 select store_id, "date", orders, buyers, visitors, conversion_rate, buyer_conversion_rate, gross_sales, net_sales
-from {wh.marts_schema}.kpi_store_daily
-order by store_id, "date"
-""")
+from {wh.marts_schema}.kpi_store_daily"""
 
 
-def stock_cover(wh: Warehouse) -> pd.DataFrame:
-    return read(wh, f'select store_id, sku, "date", on_hand from {wh.marts_schema}.stock_cover '
-                    'order by store_id, sku, "date"')
+def stock_cover(wh: Warehouse) -> str:
+    return f'select store_id, sku, "date", on_hand from {wh.marts_schema}.stock_cover'
 
 
-def repurchase_cohorts(wh: Warehouse) -> pd.DataFrame:
-    return read(wh, f"select store_id, cohort_month, customers, repurchased_90d "
-                    f"from {wh.marts_schema}.repurchase_cohorts order by store_id, cohort_month")
+def repurchase_cohorts(wh: Warehouse) -> str:
+    return f"select store_id, cohort_month, customers, repurchased_90d from {wh.marts_schema}.repurchase_cohorts"
+
+
+def fractional_on_hand(wh: Warehouse) -> tuple[pd.DataFrame, int]:
+    """stock_cover rows whose on_hand is missing or not a whole number, and how many rows stock_cover has."""
+    rows = wh.query(f"select count(*) from {wh.marts_schema}.stock_cover")[0][0]
+    return read(wh, f"""
+select store_id, sku, "date", on_hand
+from {wh.marts_schema}.stock_cover
+where on_hand is null or on_hand <> floor(on_hand)
+order by store_id, sku, "date"
+"""), int(rows)
 
 
 def missing_mart_dates(wh: Warehouse) -> pd.DataFrame:

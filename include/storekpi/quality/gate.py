@@ -18,9 +18,10 @@ def run_gates(wh: Warehouse, *, run_id: str, run_date: date, config: StoreConfig
     Blocking failures make `GateResult.passed` false: the caller must not publish (exit 3). Warnings never block.
     """
     from storekpi.quality.gx_runner import evaluate
+    from storekpi.quality.sql_checks import expand
     from storekpi.quality.suites import build_batches
 
-    batches = build_batches(wh, run_date=run_date, config=config, batch_id=batch_id)
+    batches = expand(wh, build_batches(wh, run_date=run_date, config=config, batch_id=batch_id))
     result = GateResult(evaluate(batches))
     written = store_results(wh, run_id, result.results)
     for check in result.failures:

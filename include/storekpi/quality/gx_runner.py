@@ -1,7 +1,8 @@
 """Run the batches through Great Expectations and turn its results into `CheckResult`s.
 
 GX is imported here, inside the call, never at module import: it takes seconds and the DAG file must parse fast.
-One ephemeral context per call validates every batch (GX cannot read DuckDB as a SQL source; frames can).
+One ephemeral context per call validates every batch (GX cannot read DuckDB as a SQL source; frames can). Checks
+on the marts arrive counted in SQL, each with a frame of its offending rows (`sql_checks`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def evaluate(batches: list[Batch]) -> list[CheckResult]:
     source = context.data_sources.add_pandas("storekpi")
     results: list[CheckResult] = []
     for batch in batches:
+        if batch.source:
+            raise ValueError(f"table batch {batch.name} must be counted in SQL first (sql_checks.expand)")
         name = batch.name
         definition = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
         suite = context.suites.add(gx.ExpectationSuite(name=name))
@@ -144,7 +147,16 @@ def to_check_result(batch: Batch, check: Check, result: Any) -> CheckResult:
     exception = result.exception_info or {}
     if exception.get("raised_exception"):
         details["error"] = exception.get("exception_message")
-    if check.expectation in row_free_expectations():
+    if batch.counts is not None:  # counted in SQL (sql_checks): GX validated the offending rows only
+        details.update(batch.counts.details())
+        unexpected = batch.counts.unexpected
+        element = batch.counts.element
+        # every row of the frame is offending (or, for uniqueness, of a duplicated key), in the whole table's order
+        rows = list(raw.get("partial_unexpected_index_list") or range(len(batch.frame)))[:EXAMPLES]
+        if bool(result.success) != (unexpected == 0) and not details.get("error"):
+            details["error"] = (f"SQL counted {unexpected} unexpected rows, GX found "
+                                f"{raw.get('unexpected_count')} among the {len(batch.frame)} it was given")
+    elif check.expectation in row_free_expectations():
         unexpected = len(batch.frame)
         element = batch.population
         rows = list(range(min(unexpected, EXAMPLES)))
@@ -159,7 +171,7 @@ def to_check_result(batch: Batch, check: Check, result: Any) -> CheckResult:
         table_name=check.table_name,
         column_name=check.column_name,
         blocking=check.blocking,
-        success=bool(result.success),
+        success=bool(result.success) and not details.get("error"),
         unexpected_count=None if unexpected is None else int(unexpected),
         element_count=None if element is None else int(element),
         details=details,

@@ -1,6 +1,8 @@
 """The expectations of quality.md layer 3, as data: which frame, which GX expectation, blocking or warning.
 
-Most checks are built-in GX expectations on a frame read from the warehouse. A check that is a query (missing
+Most checks are built-in GX expectations. On the marts (table batches: `Batch.source` is a query, never read whole
+into pandas) they are counted in SQL and GX validates the offending rows (see `sql_checks`); on the small frames
+(this batch's files, reconciliation per store) GX validates every row. A check that is a query (missing
 dates, stale exports, fractional stock) validates a frame of offending rows with a named subclass of
 `expect_table_row_count_to_equal(0)` (see `gx_runner.ROW_FREE`), so it goes through GX and lands in
 `audit.dq_results` like the rest, under a name that says what it checks.
@@ -44,8 +46,29 @@ class Check:
 
 
 @dataclass
+class Counts:
+    """A check's figures counted in SQL over a whole table (the frame GX sees holds only offending rows)."""
+
+    element: int
+    missing: int
+    unexpected: int = 0
+
+    def details(self) -> dict[str, Any]:
+        """The figures as GX reports them for a column or pair check (percent of the rows not ignored)."""
+        checked = self.element - self.missing
+        return {"element_count": self.element, "unexpected_count": self.unexpected,
+                "unexpected_percent": self.unexpected / checked * 100 if checked else None,
+                "missing_count": self.missing}
+
+
+@dataclass
 class Batch:
-    """One frame and the checks validated against it (one GX suite run)."""
+    """One frame and the checks validated against it (one GX suite run).
+
+    A table batch has `source`, the query of its rows, and an empty frame: `sql_checks.expand` turns it into one
+    batch per check whose frame holds the check's first offending rows (in `keys` order) and `counts` its SQL
+    counts.
+    """
 
     suite: str
     name: str
@@ -53,6 +76,13 @@ class Batch:
     keys: list[str]
     checks: list[Check] = field(default_factory=list)
     population: int | None = None  # for row-free checks: how many items the offending rows were drawn from
+    source: str | None = None
+    counts: Counts | None = None
+
+
+def table(suite: str, name: str, source: str, keys: list[str], checks: list[Check]) -> Batch:
+    """A batch checked in SQL on `source` (a select of the rows), not read into pandas."""
+    return Batch(suite, name, pd.DataFrame(), keys, checks, source=source)
 
 
 def between(column: str, table: str, blocking: bool, description: str, **bounds: Any) -> Check:
@@ -84,9 +114,7 @@ def build_batches(wh: Warehouse, *, run_date: date, config: StoreConfig, batch_i
 
 
 def blocking_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_id: str) -> list[Batch]:
-    kpi = frames.kpi_store_daily(wh)
-    stock = frames.stock_cover(wh)
-    fractional = stock.loc[stock["on_hand"].isna() | (stock["on_hand"] % 1 != 0)].reset_index(drop=True)
+    fractional, stock_rows = frames.fractional_on_hand(wh)
     return [
         Batch("files", "files", frames.batch_files(wh, config, batch_id, run_date), ["path", "store_id", "dataset"], [
             Check("expect_column_values_to_be_in_set", {"column": "status", "value_set": ["loaded"]}, FILES,
@@ -97,7 +125,7 @@ def blocking_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_i
                   "each file's quarantined share is at most the store's max_quarantine_share",
                   ("rows_in", "rows_quarantined")),
         ]),
-        Batch("kpi_store_daily", "kpi_store_daily", kpi, ["store_id", "date"], [
+        table("kpi_store_daily", "kpi_store_daily", frames.kpi_store_daily(wh), ["store_id", "date"], [
             unique(["store_id", "date"], KPI, "one row per store and date"),
             a_at_least_b("orders", "buyers", KPI, BLOCKING, "orders >= buyers"),
             between("buyers", KPI, BLOCKING, "buyers >= 0", min_value=0),
@@ -123,14 +151,14 @@ def blocking_batches(wh: Warehouse, run_date: date, config: StoreConfig, batch_i
                   {"column_A": "mart_net_sales", "column_B": "raw_net_sales"}, KPI, "net_sales", BLOCKING,
                   "per store, sum of net_sales equals the paid orders in raw (int_order_facts), to the cent"),
         ]),
-        Batch("stock_cover", "stock_cover", stock, ["store_id", "sku", "date"], [
+        table("stock_cover", "stock_cover", frames.stock_cover(wh), ["store_id", "sku", "date"], [
             unique(["store_id", "sku", "date"], "marts.stock_cover", "one row per store, sku and date"),
         ]),
         Batch("stock_cover", "stock_cover_fractional_on_hand", fractional, ["store_id", "sku", "date", "on_hand"], [
             no_rows("expect_on_hand_to_be_integer", "marts.stock_cover", "on_hand", BLOCKING,
                     "on_hand is a whole number"),
-        ], population=len(stock)),
-        Batch("repurchase_cohorts", "repurchase_cohorts", frames.repurchase_cohorts(wh),
+        ], population=stock_rows),
+        table("repurchase_cohorts", "repurchase_cohorts", frames.repurchase_cohorts(wh),
               ["store_id", "cohort_month"], [
                   a_at_least_b("customers", "repurchased_90d", "marts.repurchase_cohorts", BLOCKING,
                                "customers >= repurchased_90d"),
