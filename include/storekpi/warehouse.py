@@ -31,26 +31,19 @@ from storekpi.errors import BusyError, ConfigError
 MARTS = "marts"
 # DuckDB settings of every connection a run opens on its warehouse, ours and dbt-duckdb's (dbt_runner.profile): a
 # ceiling on DuckDB's buffer manager, so a large night spills to a temporary folder next to the file instead of
-# growing the process (issue 19; docs/decisions.md). Set with SET after connecting: a connection opened with a
-# different `config` could not share the database with dbt's. STOREKPI_DUCKDB_MEMORY_LIMIT overrides the limit.
+# growing the process (issue 19; docs/decisions.md, "The quality gate's memory"). DuckDB's own default, 80 % of RAM
+# with some operators allocating beyond it, got the 10 M-line benchmark killed by the kernel at 20.6 GB. Set with SET
+# after connecting: a connection opened with a different `config` could not share the database with dbt's.
+MEMORY_LIMIT_ENV = "STOREKPI_DUCKDB_MEMORY_LIMIT"
 DUCKDB_MEMORY_LIMIT = "512MB"
 
 
 def duckdb_settings() -> dict[str, str]:
-    return {"memory_limit": os.environ.get("STOREKPI_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT}
-
-# DuckDB's buffer manager may take 80 % of RAM by default, and some operators allocate beyond it: a build over
-# years of history then drives the process out of memory instead of spilling to disk (the 10 M-line benchmark was
-# killed at 20.6 GB of 23.5 GiB). Half of RAM, or $STOREKPI_DUCKDB_MEMORY_LIMIT ("4GB", "30%"), lets it spill.
-MEMORY_LIMIT_ENV = "STOREKPI_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "50%"
-
-
-def duckdb_settings() -> dict[str, str]:
-    """Settings every DuckDB connection of storekpi and dbt gets (dbt-duckdb applies them with SET as well)."""
-    limit = (os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT).strip()
+    """The settings every DuckDB connection of storekpi and dbt gets; $STOREKPI_DUCKDB_MEMORY_LIMIT ("2GB",
+    "30%") overrides the limit."""
+    limit = (os.environ.get(MEMORY_LIMIT_ENV) or DUCKDB_MEMORY_LIMIT).strip()
     if not re.fullmatch(r"\d+(\.\d+)?\s*(%|[KMGT]i?B)", limit, flags=re.IGNORECASE):
-        raise ConfigError(f"${MEMORY_LIMIT_ENV}: expected a size such as 4GB or a share of memory such as 50%, "
+        raise ConfigError(f"${MEMORY_LIMIT_ENV}: expected a size such as 2GB or a share of memory such as 30%, "
                           f"got {limit!r}")
     return {"memory_limit": limit}
 
