@@ -38,7 +38,7 @@ from bench.sizes import FULL, SMOKE  # noqa: E402
 
 log = logging.getLogger("bench")
 SECTIONS = {"ingest": ingest_bench, "ad_ingest": ad_ingest_bench, "history": history_bench, "parse": parse_bench,
-                   parse_bench, postgres_bench, scale_bench)
+            "e2e": e2e_bench, "overhead": overhead_bench, "scale": scale_bench, "postgres": postgres_bench}
 
 
 def _environment(work: Path) -> None:
