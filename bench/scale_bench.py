@@ -156,15 +156,6 @@ def _nodes_table(e2e: dict, night: dict) -> str:
             "report.json):\n\n" + table(["node", "e2e", "night D+1"], rows))
 
 
-# What a slow node does that grows with history (read from its SQL; added to the causes when it is among the slowest)
-NODE_NOTES = {
-    "int_customer_daily": "`int_customer_daily`'s 30-day repurchase window joins every distinct customer-day to "
-                          "the 60 store days whose window holds it and groups the product by (store, date, "
-                          "customer): a hash aggregate of about 58 rows per customer-day, rebuilt from all "
-                          "history every night, which is where dbt_build's time and resident memory go.",
-}
-
-
 def _causes(wall: float, peak: float, night: dict, steps: dict, rss: dict, nodes: dict, summary: dict) -> str:
     """The measured cause of each missed target, from this run's own numbers."""
     out = []
@@ -194,6 +185,4 @@ def _causes(wall: float, peak: float, night: dict, steps: dict, rss: dict, nodes
                    + (". dbt rebuilds every table from all history; slowest: "
                       + ", ".join(f"`{k.split('.')[-1]}` {night['dbt_models'][k]:.1f} s" for k in slow)
                       if slow else "") + ".")
-    slowest = sorted(nodes, key=nodes.get, reverse=True)[:3]
-    out += [note for name, note in NODE_NOTES.items() if any(k.endswith(f".{name}") for k in slowest) and out]
     return "\n\n".join(out) or "Every target of this section is met."
