@@ -29,7 +29,7 @@ test-distributed: $(STAMP)
 	$(BIN)/python -m pytest -q -s -p no:cacheprovider -m distributed tests/deploy
 
 ## Benchmarks at full size: writes bench/report.md and bench/report.json. About 10 min on 2 cores, plus the scale
-## section's 10 M-line run (on today's code its dbt_build runs out of memory on 24 GiB; `--only SECTION` runs one).
+## section's 10 M-line run (about 15 min) and the PostgreSQL section (`python -m bench.run --only SECTION` runs one).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 

@@ -1,13 +1,11 @@
 """`make bench`: run every benchmark side by side and write bench/report.md and bench/report.json.
 
-    python -m bench.run                 # full sizes (what is committed): < 10 min on 2 cores without `scale`;
-                                        # `scale` (10 M lines) adds ~3 min of generation once, then its run:
-                                        # 13 min at 1 M lines; at 10 M today's dbt_build runs out of memory
-                                        # on a 24 GiB machine (int_customer_daily), and the section fails
+    python -m bench.run                 # full sizes (what is committed): < 10 min on 2 cores without `scale`
+                                        # and `postgres`; `scale` (10 M lines) adds ~3 min of generation once,
+                                        # then ~15 min (1.1 GiB peak); `postgres` a few minutes
     python -m bench.run --smoke         # tiny sizes, < 90 s, report in bench/work/smoke/ (tests/bench runs it)
     python -m bench.run --only ingest   # one section (ingest, ad_ingest, history, parse, e2e, overhead,
-                                        # scale, postgres);
-                                        # the report holds only it
+                                        # scale, postgres); the report holds only it
     python -m bench.run --only scale --scale-lines 1000000 --out DIR   # the scale section scaled down, its
                                         # figures' keys marked `_scaled_1m`
 
