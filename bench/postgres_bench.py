@@ -161,11 +161,11 @@ from storekpi import dbt_runner, warehouse
 target = warehouse.Target(sys.argv[1])
 if target.kind == "duckdb":
     target.path.parent.mkdir(parents=True, exist_ok=True)
-with warehouse.open_build(target, "bench_prime", fresh=True) as wh:
+with warehouse.open_build(target, fresh=True) as wh:
     wh.ensure_schema()
     result = dbt_runner._invoke("build", wh, date.fromisoformat(sys.argv[2]), Path(sys.argv[3]),
                                 extra=["--select", "stg_stores", "--resource-type", "model"])
-warehouse.discard(target, "bench_prime")
+warehouse.discard(target)
 sys.exit(0 if result.success else 1)
 """
 

@@ -290,12 +290,11 @@ def cmd_forget(args: argparse.Namespace) -> int:
     if not known:
         raise ConfigError(f"PATH {args.path}: no file {relpath!r} was ever loaded into {args.warehouse} "
                           "(files are known by <store>/<dataset>/<date>/<name> inside the landing folder)")
-    key = f"forget_{uuid.uuid4().hex[:8]}"
     with warehouse.exclusive(target):
-        with warehouse.open_build(target, key, fresh=True) as wh:
+        with warehouse.open_build(target, fresh=True) as wh:
             wh.ensure_schema()
             removed = ingest.forget(wh, relpath)
-        warehouse.publish_in_place_change(target, key)
+        warehouse.publish_in_place_change(target)
     print(json.dumps({"forgotten": relpath, "rows_removed": removed}, ensure_ascii=False))
     return 0
 

@@ -75,7 +75,7 @@ def discover(spec: RunSpec, upstream: Results | None = None) -> dict:
     for schema in warehouse.drop_stale_builds(spec.target):
         log.warning("dropped the build schema %s a killed run left behind", schema)
     first_year = store_config.EARLIEST_DATE.year  # MM-DD promo days hold in every year data can cover
-    with warehouse.open_build(spec.target, spec.run_key, fresh=True) as wh:
+    with warehouse.open_build(spec.target, fresh=True) as wh:
         wh.ensure_schema()
         _write_store_config(wh, config, first_year, spec.date.year + 1)
     return {"stores": len(config.stores), "files": len(files), "started_at": started_at}
@@ -149,7 +149,7 @@ def ingest(spec: RunSpec, upstream: Results | None = None) -> dict:
     from storekpi import pii
 
     config, files = _inputs(spec)
-    with warehouse.open_build(spec.target, spec.run_key) as wh:
+    with warehouse.open_build(spec.target) as wh:
         result = ingest_stage.ingest(wh, config, files, batch_id=spec.run_key, salt=pii.salt_for(spec.target))
     return {"files_loaded": result.files_loaded, "rows_loaded": result.rows_loaded,
             "rows_quarantined": result.rows_quarantined, "files_rejected": result.files_rejected}
@@ -159,7 +159,7 @@ def dbt_build(spec: RunSpec, upstream: Results | None = None) -> dict:
     """Build staging → intermediate → marts in the build warehouse."""
     from storekpi import dbt_runner
 
-    wh = warehouse.open_build(spec.target, spec.run_key)
+    wh = warehouse.open_build(spec.target)
     return dbt_runner.build(wh, spec.date, work_dir=spec.work_dir / "dbt")
 
 
@@ -169,7 +169,7 @@ def quality_gate(spec: RunSpec, upstream: Results | None = None) -> dict:
     from storekpi import mailer, quality
 
     config = store_config.load(spec.stores)
-    with warehouse.open_build(spec.target, spec.run_key) as wh:
+    with warehouse.open_build(spec.target) as wh:
         result = quality.run_gates(wh, run_id=spec.run_key, run_date=spec.date, config=config,
                                    batch_id=spec.run_key)
     mailer.send(quality.notification(result, spec.date, config), outbox=spec.outbox)
@@ -183,10 +183,10 @@ def publish(spec: RunSpec, upstream: Results | None = None) -> dict:
     """Swap the build in atomically, recording the run in audit.runs (from the earlier steps' results) in the
     same step."""
     run = facts(spec, upstream or {})
-    with warehouse.open_build(spec.target, spec.run_key) as wh:
+    with warehouse.open_build(spec.target) as wh:
         alerts = wh.query(f"select count(*) from {wh.marts_schema}.kpi_alerts where date = ?", [spec.date])[0][0]
     run["alerts"] = alerts
-    warehouse.publish(spec.target, spec.run_key, record=lambda wh: _record_run(wh, spec, run, "published"))
+    warehouse.publish(spec.target, record=lambda wh: _record_run(wh, spec, run, "published"))
     return {"alerts": alerts}
 
 
@@ -211,7 +211,7 @@ def _record_unpublished(spec: RunSpec, run: dict, status: str, message: str) -> 
     if not warehouse.has_build(spec.target):
         return
     try:
-        with warehouse.open_build(spec.target, spec.run_key) as wh, wh.transaction():
+        with warehouse.open_build(spec.target) as wh, wh.transaction():
             _record_run(wh, spec, run, status, message)
     except Exception as exc:  # noqa: BLE001 - e.g. the run failed before the audit schema existed
         log.warning("could not record the %s run %s in audit.runs: %s", status, spec.run_key, exc)
@@ -265,7 +265,7 @@ def finish(spec: RunSpec, results: Results, errors: Mapping[str, dict | None] | 
         return _summary("failed", run, f"marts were published, then {error['message']}")
     status = "blocked" if error["blocked"] else "failed"
     _record_unpublished(spec, run, status, error["message"])
-    kept = warehouse.discard(spec.target, spec.run_key)
+    kept = warehouse.discard(spec.target)
     note = f" (the {status} build is kept for inspection at {kept})" if kept else ""
     return _summary(status, run, error["message"] + note)
 

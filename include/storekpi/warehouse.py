@@ -306,16 +306,12 @@ class Warehouse:
 
 
 # -- write-audit-publish ----------------------------------------------------------------------------------------
+# The PostgreSQL schema a run builds its marts in: one name for every run, because it is dbt's `marts_schema` var
+# and a var that changes nightly makes dbt parse the whole project again (seconds). What it holds is always the
+# running run's build: runs of one warehouse never overlap (`exclusive`, max_active_runs=1), a killed run is marked
+# failed before the next starts (`airflow_runner.fail_killed_runs`), and every run's `discover` drops whatever an
+# earlier one left (`drop_stale_builds`) before dbt creates it again.
 BUILD_SCHEMA = f"{MARTS}__build_next"
-
-
-def build_schema_name(run_key: str) -> str:
-    """The PostgreSQL schema a run builds its marts in: one name for every run, because it is dbt's `marts_schema`
-    var and a var that changes nightly makes dbt parse the whole project again (seconds). What it holds is always
-    the running run's build: runs of one warehouse never overlap (`exclusive`, max_active_runs=1), a killed run is
-    marked failed before the next starts (`airflow_runner.fail_killed_runs`), and every run's `discover` drops
-    whatever an earlier one left (`drop_stale_builds`) before dbt creates it again."""
-    return BUILD_SCHEMA
 
 
 def open_published(target: Target, *, read_only: bool = True) -> Warehouse:
@@ -324,7 +320,7 @@ def open_published(target: Target, *, read_only: bool = True) -> Warehouse:
     return Warehouse(target)
 
 
-def open_build(target: Target, run_key: str, *, fresh: bool = False) -> Warehouse:
+def open_build(target: Target, *, fresh: bool = False) -> Warehouse:
     """The handle a run loads and builds through. `fresh=True` starts the build from the published state."""
     if target.kind == "duckdb":
         build = target.build_path
@@ -334,7 +330,7 @@ def open_build(target: Target, run_key: str, *, fresh: bool = False) -> Warehous
             if target.path.exists():
                 shutil.copy2(target.path, build)
         return Warehouse(target, path=build)
-    wh = Warehouse(target, marts_schema=build_schema_name(run_key))
+    wh = Warehouse(target, marts_schema=BUILD_SCHEMA)
     if fresh:  # an earlier attempt of this run, or a killed run, may have left the build schema
         wh.execute(f"DROP SCHEMA IF EXISTS {wh.marts_schema} CASCADE")
     return wh
@@ -350,11 +346,11 @@ def exists(target: Target) -> bool:
     return target.path.exists() if target.kind == "duckdb" else True
 
 
-def publish_in_place_change(target: Target, run_key: str) -> None:
+def publish_in_place_change(target: Target) -> None:
     """Make a change to raw/audit only (`storekpi forget`) the published state: DuckDB publishes the build file;
     PostgreSQL wrote in place."""
     if target.kind == "duckdb":
-        publish(target, run_key)
+        publish(target)
 
 
 def stored_salt(target: Target, *, create: bool = True) -> str | None:
@@ -435,7 +431,7 @@ def exclusive(target: Target) -> Iterator[None]:
 _PG_LOCK_KEY = 0x53544F52454B5049  # "STOREKPI": one advisory lock per database
 
 
-def publish(target: Target, run_key: str, record: Callable[[Warehouse], None] | None = None) -> None:
+def publish(target: Target, record: Callable[[Warehouse], None] | None = None) -> None:
     """Make the validated build the published state, atomically.
 
     `record` writes the run's audit rows in the same step: into the build file before it replaces the published
@@ -458,7 +454,6 @@ def publish(target: Target, run_key: str, record: Callable[[Warehouse], None] | 
             os.fsync(fh.fileno())
         os.replace(build, target.path)
         return
-    build_schema = build_schema_name(run_key)
     with Warehouse(target) as wh, wh.transaction():
         if record is not None:
             record(wh)
@@ -466,11 +461,11 @@ def publish(target: Target, run_key: str, record: Callable[[Warehouse], None] | 
         wh.execute(f"DROP SCHEMA IF EXISTS {old} CASCADE")
         if wh.query("select count(*) from information_schema.schemata where schema_name = ?", [MARTS])[0][0]:
             wh.execute(f"ALTER SCHEMA {MARTS} RENAME TO {old}")
-        wh.execute(f"ALTER SCHEMA {build_schema} RENAME TO {MARTS}")
+        wh.execute(f"ALTER SCHEMA {BUILD_SCHEMA} RENAME TO {MARTS}")
         wh.execute(f"DROP SCHEMA IF EXISTS {old} CASCADE")
 
 
-def discard(target: Target, run_key: str) -> Path | None:
+def discard(target: Target) -> Path | None:
     """Drop a blocked or failed build; on DuckDB keep it as `<name>.failed.duckdb` for inspection."""
     if target.kind == "duckdb":
         build = target.build_path
@@ -480,7 +475,7 @@ def discard(target: Target, run_key: str) -> Path | None:
             return target.failed_path
         return None
     with Warehouse(target) as wh:
-        wh.execute(f"DROP SCHEMA IF EXISTS {build_schema_name(run_key)} CASCADE")
+        wh.execute(f"DROP SCHEMA IF EXISTS {BUILD_SCHEMA} CASCADE")
     return None
 
 

@@ -180,7 +180,7 @@ _HOLDER = textwrap.dedent("""
     from storekpi import warehouse
     target = warehouse.Target(sys.argv[1])
     with warehouse.exclusive(target):
-        wh = warehouse.open_build(target, "held_run", fresh=True)
+        wh = warehouse.open_build(target, fresh=True)
         if target.kind == "postgres":
             wh.con.autocommit = False  # an open write transaction, as ingest has mid-file
             wh.execute("insert into audit.settings (key, value) values ('held', 'by a run')")

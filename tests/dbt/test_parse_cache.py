@@ -114,7 +114,7 @@ def test_postgres_builds_of_different_runs_reuse_the_parse(tmp_path, monkeypatch
     with temp_database("storekpi_parse") as url:
         target = Target(url)
         for night in ("night1", "night2"):
-            with warehouse.open_build(target, f"run_{night}", fresh=True) as build:
+            with warehouse.open_build(target, fresh=True) as build:
                 build.ensure_schema()
                 result = dbt_runner._invoke("build", build, RUN_DATE, tmp_path / night, extra=select)
             assert result.success, result.exception

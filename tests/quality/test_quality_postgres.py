@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from storekpi.quality import run_gates
-from storekpi.warehouse import Target, Warehouse, build_schema_name
+from storekpi.warehouse import BUILD_SCHEMA, Target, Warehouse
 from tests.pg import temp_database
 from tests.quality import scenario as sc
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.postgres
 def test_gates_on_postgres_pass_good_data_and_block_a_reconciliation_mismatch(tmp_path):
     config = sc.stores_config(tmp_path)
     with temp_database("storekpi_quality") as url, \
-            Warehouse(Target(url), marts_schema=build_schema_name(sc.RUN_ID)) as wh:
+            Warehouse(Target(url), marts_schema=BUILD_SCHEMA) as wh:
         sc.build(wh)
 
         good = run_gates(wh, run_id="good", run_date=sc.D, config=config, batch_id=sc.BATCH)

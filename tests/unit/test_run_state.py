@@ -33,7 +33,7 @@ def _until(step: str) -> dict:
 
 
 def _build(spec: RunSpec) -> None:
-    with warehouse.open_build(spec.target, spec.run_key, fresh=True) as wh:
+    with warehouse.open_build(spec.target, fresh=True) as wh:
         wh.ensure_schema()
 
 

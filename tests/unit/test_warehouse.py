@@ -30,7 +30,7 @@ def _marts(wh, rows: int) -> None:
 
 
 def test_append_query_and_placeholders(target):
-    with warehouse.open_build(target, "r1", fresh=True) as wh:
+    with warehouse.open_build(target, fresh=True) as wh:
         wh.ensure_schema()
         wh.ensure_schema()  # idempotent
         frame = pd.DataFrame({"store_id": ["a", "b"], "date": pd.to_datetime(["2026-11-19", "2026-11-20"]).date})
@@ -41,7 +41,7 @@ def test_append_query_and_placeholders(target):
 
 
 def test_transaction_rolls_back(target):
-    with warehouse.open_build(target, "r1", fresh=True) as wh:
+    with warehouse.open_build(target, fresh=True) as wh:
         wh.ensure_schema()
         with pytest.raises(RuntimeError), wh.transaction():
             wh.execute("INSERT INTO raw.promo_days VALUES ('a', DATE '2026-11-11')")
@@ -50,28 +50,28 @@ def test_transaction_rolls_back(target):
 
 
 def test_publish_swaps_in_build_and_discard_keeps_published(target):
-    with warehouse.open_build(target, "run1", fresh=True) as wh:
+    with warehouse.open_build(target, fresh=True) as wh:
         wh.ensure_schema()
         _marts(wh, 2)
-    warehouse.publish(target, "run1")
+    warehouse.publish(target)
     with warehouse.open_published(target) as wh:
         assert wh.query("select count(*) from marts.kpi_store_daily") == [(2,)]
 
-    with warehouse.open_build(target, "run2", fresh=True) as wh:
+    with warehouse.open_build(target, fresh=True) as wh:
         if target.kind == "postgres":
             wh.execute(f"DROP SCHEMA IF EXISTS {wh.marts_schema} CASCADE")
         else:
             wh.execute("DROP TABLE marts.kpi_store_daily")
         _marts(wh, 5)
-    warehouse.discard(target, "run2")
+    warehouse.discard(target)
     with warehouse.open_published(target) as wh:
         assert wh.query("select count(*) from marts.kpi_store_daily") == [(2,)]
 
-    with warehouse.open_build(target, "run3", fresh=True) as wh:
+    with warehouse.open_build(target, fresh=True) as wh:
         if target.kind == "duckdb":
             wh.execute("DROP TABLE marts.kpi_store_daily")
         _marts(wh, 7)
-    warehouse.publish(target, "run3")
+    warehouse.publish(target)
     with warehouse.open_published(target) as wh:
         assert wh.query("select count(*) from marts.kpi_store_daily") == [(7,)]
         if target.kind == "postgres":  # no build or old schema is left behind
@@ -81,9 +81,9 @@ def test_publish_swaps_in_build_and_discard_keeps_published(target):
 
 def test_discarded_duckdb_build_is_kept_for_inspection(tmp_path):
     target = Target(str(tmp_path / "w.duckdb"))
-    with warehouse.open_build(target, "r", fresh=True) as wh:
+    with warehouse.open_build(target, fresh=True) as wh:
         wh.ensure_schema()
-    kept = warehouse.discard(target, "r")
+    kept = warehouse.discard(target)
     assert kept == tmp_path / "w.failed.duckdb" and kept.exists()
     assert not (tmp_path / "w.duckdb").exists()
 
@@ -117,18 +117,18 @@ def _published(target):
 
 
 def test_publish_records_the_run_with_the_marts_or_not_at_all(target):
-    with warehouse.open_build(target, "run0", fresh=True) as wh:
+    with warehouse.open_build(target, fresh=True) as wh:
         wh.ensure_schema()
         _marts(wh, 1)
-    warehouse.publish(target, "run0")
-    with warehouse.open_build(target, "run1", fresh=True) as wh:
+    warehouse.publish(target)
+    with warehouse.open_build(target, fresh=True) as wh:
         if target.kind == "duckdb":
             wh.execute("DROP TABLE marts.kpi_store_daily")
         _marts(wh, 2)
     with pytest.raises(RuntimeError, match="disk full"):
-        warehouse.publish(target, "run1", record=_failing_record)
+        warehouse.publish(target, record=_failing_record)
     assert _published(target) == (1, [])
-    warehouse.publish(target, "run1", record=_record_run)
+    warehouse.publish(target, record=_record_run)
     assert _published(target) == (2, [("run1", "published")])
 
 
@@ -153,17 +153,17 @@ def test_postgres_runs_build_in_one_schema_and_a_new_run_drops_what_a_killed_one
     killed run's build, and the per-run schemas older versions named, are dropped by the next run's discover."""
     with temp_database() as url:
         target = Target(url)
-        with warehouse.open_build(target, "run1", fresh=True) as wh:  # run1 is killed after building
+        with warehouse.open_build(target, fresh=True) as wh:  # run1 is killed after building
             wh.ensure_schema()
             _marts(wh, 2)
             name = wh.marts_schema
             wh.execute("CREATE SCHEMA marts__build_2026_11_19_oldstyle")
-        assert warehouse.build_schema_name("run2") == name
+        assert name == warehouse.BUILD_SCHEMA
         assert warehouse.drop_stale_builds(target) == ["marts__build_2026_11_19_oldstyle", name]
-        with warehouse.open_build(target, "run2", fresh=True) as wh:
+        with warehouse.open_build(target, fresh=True) as wh:
             assert wh.query(f"select count(*) from information_schema.tables where table_schema = '{name}'") == [(0,)]
             _marts(wh, 5)
-        warehouse.publish(target, "run2")
+        warehouse.publish(target)
         with warehouse.open_published(target) as wh:
             assert wh.query("select count(*) from marts.kpi_store_daily") == [(5,)]
         assert warehouse.drop_stale_builds(target) == []

@@ -5,8 +5,7 @@ extendable in stores.yml)."""
 from __future__ import annotations
 
 from storekpi.quality import frames
-from storekpi.quality.suites import (BLOCKING, WARNING, Batch, Check, a_at_least_b, between, no_rows, table,
-                                     unique)
+from storekpi.quality.suites import BLOCKING, WARNING, Batch, Check, a_at_least_b, between, table, unique
 from storekpi.warehouse import Warehouse
 
 SOURCES = "marts.traffic_sources_daily"
