@@ -74,3 +74,10 @@ def test_gx_still_judges_the_rows_sql_picked(wh, monkeypatch):
     monkeypatch.setattr(sql_checks, "predicate", lambda check: ("false", '"x" >= 0', []))
     [result] = evaluate(expand(wh, [table("s", "t", "select k, j, x from t", ["k"], [CHECKS[0]])]))
     assert not result.success and "GX found 0" in result.details["error"]
+
+
+def test_an_exception_inside_gx_fails_the_check_and_says_why():
+    """GX catches what a metric raises and keys it by metric: the result must fail and carry the message."""
+    [result] = evaluate([Batch("s", "missing", ROWS[["k", "x"]], ["k"], [CHECKS[2]])])  # column y is absent
+    assert not result.success
+    assert 'The column "y" in BatchData does not exist' in result.details["error"]

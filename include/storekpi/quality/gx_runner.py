@@ -138,15 +138,25 @@ def row_free_expectations() -> dict[str, type]:
     return {_snake(cls.__name__): cls for cls in classes}
 
 
+def raised_message(exception_info: dict | None) -> str | None:
+    """The message of an exception GX caught while validating, if any. GX 1.x keys `exception_info` by the metric
+    that raised (one entry per metric); a flat `{raised_exception, exception_message}` is read as well."""
+    info = exception_info or {}
+    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    messages = [str(e.get("exception_message") or "exception without a message") for e in entries
+                if e.get("raised_exception")]
+    return "; ".join(dict.fromkeys(messages)) or None
+
+
 def to_check_result(batch: Batch, check: Check, result: Any) -> CheckResult:
     raw = result.result or {}
     details: dict[str, Any] = {"description": check.description}
     details.update({k: jsonable(raw[k]) for k in KEPT_RESULT_KEYS if k in raw})
     if check.kwargs:
         details["kwargs"] = {k: jsonable(v) for k, v in check.kwargs.items()}
-    exception = result.exception_info or {}
-    if exception.get("raised_exception"):
-        details["error"] = exception.get("exception_message")
+    error = raised_message(result.exception_info)
+    if error:
+        details["error"] = error
     if batch.counts is not None:  # counted in SQL (sql_checks): GX validated the offending rows only
         details.update(batch.counts.details())
         unexpected = batch.counts.unexpected
