@@ -24,8 +24,9 @@ def server_available() -> str | None:
 
 
 @contextlib.contextmanager
-def temp_database(prefix: str = "storekpi_test") -> Iterator[str]:
-    """Create a fresh database, yield its URL, drop it afterwards."""
+def temp_database(prefix: str = "storekpi_test", *, icu_locale: str | None = None) -> Iterator[str]:
+    """Create a fresh database, yield its URL, drop it afterwards. `icu_locale` ('en-US') gives it that language
+    collation, as a server initialised with the postgres image's en_US.utf8 default has."""
     import psycopg2
 
     reason = server_available()
@@ -35,7 +36,8 @@ def temp_database(prefix: str = "storekpi_test") -> Iterator[str]:
     admin = psycopg2.connect(f"{SERVER}/postgres")
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
+        locale = f" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icu_locale}'" if icu_locale else ""
+        cur.execute(f'CREATE DATABASE "{name}"{locale}')
     try:
         yield f"{SERVER}/{name}"
     finally:

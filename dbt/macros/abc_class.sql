@@ -5,11 +5,11 @@
     case
         when {{ measure }} is null then null
         when coalesce(sum({{ measure }}) over (
-                partition by {{ partition_by }} order by {{ measure }} desc, sku
+                partition by {{ partition_by }} order by {{ measure }} desc, {{ bytewise('sku') }}
                 rows between unbounded preceding and 1 preceding), 0)
              < 0.80 * sum({{ measure }}) over (partition by {{ partition_by }}) then 'A'
         when coalesce(sum({{ measure }}) over (
-                partition by {{ partition_by }} order by {{ measure }} desc, sku
+                partition by {{ partition_by }} order by {{ measure }} desc, {{ bytewise('sku') }}
                 rows between unbounded preceding and 1 preceding), 0)
              < 0.95 * sum({{ measure }}) over (partition by {{ partition_by }}) then 'B'
         else 'C'

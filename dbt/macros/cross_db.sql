@@ -41,11 +41,18 @@
     ({{ format_number('(' ~ expr ~ ') * 100', 2) }} || '%')
 {%- endmacro %}
 
+{#- Text compared byte by byte, as DuckDB does, where its order decides a result (a tie-break): a PostgreSQL
+    database created with a language collation (the postgres image's default is en_US.utf8; ICU 'en-US') would
+    otherwise put `orders_a-2.csv` after `orders_a_1.csv` (hyphen and underscore weigh differently there). -#}
+{% macro bytewise(expr) -%}
+    {{ expr }}{% if target.type == 'postgres' %} collate "C"{% endif %}
+{%- endmacro %}
+
 {#- Keep the newest version of each entity: latest export wins, ties go to the source file that sorts last. -#}
 {% macro latest_version_rank(partition_by) -%}
     row_number() over (
         partition by {{ partition_by }}
-        order by export_date desc, source_file desc, source_row_number desc
+        order by export_date desc, {{ bytewise('source_file') }} desc, source_row_number desc
     )
 {%- endmacro %}
 

@@ -65,16 +65,20 @@ def alert_rules() -> list[dict]:
     return list(project["vars"]["alert_rules"])
 
 
-def build(wh: Warehouse, run_date: date, *, work_dir: Path, unit_tests: bool = False) -> dict:
+def build(wh: Warehouse, run_date: date, *, work_dir: Path, unit_tests: bool = False,
+          select: list[str] | None = None) -> dict:
     """`dbt build` for `run_date` into `wh` (marts into `wh.marts_schema`).
 
     The caller must have closed its own DuckDB connection (single writer). Data tests always run; dbt unit tests
     (formula checks on fixed fixtures, independent of the data) only with `unit_tests=True`, as CI does: they
-    cannot change from one night to the next. Returns {"models": n, "tests": n, "seconds": s, "warnings": n};
+    cannot change from one night to the next. `select` builds only the named nodes (tests of one model's SQL).
+    Returns {"models": n, "tests": n, "seconds": s, "warnings": n};
     raises DbtBuildError listing the failing nodes.
     """
     started = time.monotonic()
     extra = [] if unit_tests else ["--exclude-resource-type", "unit_test"]
+    if select:
+        extra += ["--select", *select, "--indirect-selection", "cautious"]  # no tests of unbuilt models
     result = _invoke("build", wh, run_date, Path(work_dir), extra=extra)
     nodes = result.result.results if result.result is not None else []
     failures = [r for r in nodes if _status(r) in ("error", "fail", "runtime error")]

@@ -27,8 +27,9 @@ ranked as (
     select
         units_28d.store_id,
         units_28d.sku,
-        row_number() over (partition by units_28d.store_id order by units_28d.units_28d desc, units_28d.sku)
-            as sales_rank
+        row_number() over (
+            partition by units_28d.store_id order by units_28d.units_28d desc, {{ bytewise('units_28d.sku') }}
+        ) as sales_rank
     from units_28d
     where units_28d.store_id not in (select store_id from configured)
 

@@ -14,7 +14,7 @@ ranked as (
         products.*,
         row_number() over (
             partition by store_id, sku
-            order by valid_from desc, export_date desc, source_file desc, source_row_number desc
+            order by valid_from desc, export_date desc, {{ bytewise('source_file') }} desc, source_row_number desc
         ) as version_rank
     from products
 
