@@ -104,3 +104,15 @@ def test_ingest_leaves_nothing_behind_in_the_warehouse(wh, landing, tmp_path):
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:  # the file: no macro either
         assert con.execute("select count(*) from duckdb_functions() where function_name like 'sk\\_%' escape '\\'"
                            ).fetchall() == [(0,)]
+
+
+def test_a_file_named_like_a_glob_pattern_is_read_as_named(tmp_path):
+    """DuckDB's read_csv expands `*?[]{}` in a path: `t[ab].csv` would read ta.csv and tb.csv instead."""
+    (tmp_path / "ta.csv").write_text(f"{HEADER}\n2026-11-19,7,7\n")
+    path = tmp_path / "t[ab].csv"
+    path.write_text(f"{HEADER}\n2026-11-20,1,2\n")
+    con = duckdb.connect()
+    rows = reading.load(con, path, TRAFFIC, "t[ab].csv", "src")
+    assert rows.table is not None  # not the DuckDB reader: the Arrow one, which takes the path as it is
+    con.register("src", rows.table)
+    assert [(d, s) for _, d, s, _ in _cells(con)] == [("2026-11-20", "1")]

@@ -31,7 +31,6 @@ BATCH_FILE_BYTES = 1 << 20  # a larger file is typed alone: DuckDB's reader at f
 BATCH_FILES = 400  # files per statement: the fixed cost is spread over many, a failing batch is not too dear
 BATCH_BYTES = 64 << 20
 TYPED = "_sk_b"
-_GLOB = set("*?[]{}")  # read_csv expands these in a path
 
 
 @dataclass
@@ -63,7 +62,7 @@ def candidate(path: Path, relpath: str, export_date: date) -> bool:
     """Whether a file may be read in a batch, as far as its name and size tell: small, named plainly, its path
     ending in its landing path (not reached through a link) and its date folder its export date."""
     text = str(path)
-    return (not _GLOB & set(text) and text.endswith("/" + relpath) and relpath.count("/") == 3
+    return (not reading.READ_CSV_GLOB & set(text) and text.endswith("/" + relpath) and relpath.count("/") == 3
             and relpath.split("/")[2] == export_date.isoformat() and path.stat().st_size <= BATCH_FILE_BYTES)
 
 

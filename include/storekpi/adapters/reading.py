@@ -545,9 +545,15 @@ class _PlainCsv:
     layouts: tuple[Layout, ...] = ()
 
 
+READ_CSV_GLOB = set("*?[]{}")  # characters DuckDB's read_csv expands in a path, with no way to escape them
+
+
 def _plain_csv(path: Path, layouts: tuple[Layout, ...], label: str) -> _PlainCsv | None:
     """The file when it is a plain CSV: not compressed or binary, UTF-8 throughout, a known header on line 1.
-    None otherwise, and `read_source` decides what it is (and which error to raise)."""
+    None otherwise, and `read_source` decides what it is (and which error to raise); None as well for a path
+    DuckDB's `read_csv` would take for a pattern (it expands `*?[]{}`: `t[ab].csv` reads ta.csv and tb.csv)."""
+    if READ_CSV_GLOB & set(str(path)):
+        return None
     with path.open("rb") as fh:
         text = fh.read(HEAD_BYTES)
     if text[:2] == b"\x1f\x8b" or text[:4] in (b"PK\x03\x04", b"PAR1") \
