@@ -27,15 +27,17 @@ stores as (
 
 customer_orders as (
 
-    select store_id, customer_key, order_id, paid_date
+    select store_id, customer_key, paid_date
     from {{ ref('int_order_facts') }}
     where customer_key is not null
 
 ),
 
--- each customer's orders in (paid_date, order_id) order, once per phase of their store (usually one): the next
--- order's date, the first order's, and the date of the order loyal_min_orders - 1 before this one (NULL when there
--- are fewer orders before it; loyal_min_orders is per phase, so the copies differ only there)
+-- each customer's orders in paid_date order, once per phase of their store (usually one): the next order's date,
+-- the first order's, and the date of the order loyal_min_orders - 1 before this one (NULL when there are fewer
+-- orders before it; loyal_min_orders is per phase, so the copies differ only there). Only dates are taken from
+-- the neighbours, and the n-th date of a customer's sorted dates is the same whichever of two same-day orders
+-- comes first, so no tie-breaker is needed.
 ordered as (
 
     select
@@ -52,7 +54,7 @@ ordered as (
         on customer_orders.store_id = stores.store_id
     window customer_phase as (
         partition by customer_orders.store_id, customer_orders.customer_key, stores.phase
-        order by customer_orders.paid_date, customer_orders.order_id
+        order by customer_orders.paid_date
     )
 
 ),
