@@ -64,8 +64,9 @@ ordered as (
 -- bought within the w days up to a date when it lies in the span of one of their paid days: from that day to the
 -- earlier of its w-th day and the day before their next paid day. Those spans never overlap, so counting spans
 -- counts customers. The last order of each paid day carries the next paid day (earlier ones have a same-day
--- next order and an empty span).
-paid_day_spans as (
+-- next order and an empty span). This and `spells` are NOT MATERIALIZED: each reads the window's result where it
+-- is used rather than keeping a copy of millions of rows (a third faster at 10 M lines).
+paid_day_spans as not materialized (
 
     select
         store_id,
@@ -83,7 +84,7 @@ paid_day_spans as (
 -- loyal spells: while an order is a customer's latest, they are loyal from max(its date, first order + 30 days;
 -- `new` wins first) to the earliest of the day before their next order, 90 days after it (recency), and 364
 -- days after the order loyal_min_orders - 1 before it (still enough orders in the 365-day window), or D
-spells as (
+spells as not materialized (
 
     select
         store_id,

@@ -7,19 +7,18 @@ with first_orders as (
 
 ),
 
--- each customer's orders summed per month first: active customers are then a count of rows, not a count(distinct)
--- over every order, and only one row per customer and month is joined to its cohort
-customer_months as (
+orders as (
 
     select
-        store_id,
-        customer_key,
-        {{ month_start('paid_date') }} as order_month,
-        count(*) as orders,
-        sum(net_sales) as net_sales
-    from {{ ref('int_order_facts') }}
-    where customer_key is not null
-    group by store_id, customer_key, {{ month_start('paid_date') }}
+        first_orders.store_id,
+        first_orders.cohort_month,
+        orders.customer_key,
+        {{ month_start('orders.paid_date') }} as order_month,
+        orders.net_sales
+    from {{ ref('int_order_facts') }} as orders
+    inner join first_orders
+        on orders.store_id = first_orders.store_id
+        and orders.customer_key = first_orders.customer_key
 
 ),
 
@@ -42,17 +41,14 @@ months as (
 activity as (
 
     select
-        first_orders.store_id,
-        first_orders.cohort_month,
-        customer_months.order_month,
-        count(*) as active_customers,
-        sum(customer_months.orders) as orders,
-        sum(customer_months.net_sales) as net_sales
-    from customer_months
-    inner join first_orders
-        on customer_months.store_id = first_orders.store_id
-        and customer_months.customer_key = first_orders.customer_key
-    group by first_orders.store_id, first_orders.cohort_month, customer_months.order_month
+        store_id,
+        cohort_month,
+        order_month,
+        count(distinct customer_key) as active_customers,
+        count(*) as orders,
+        sum(net_sales) as net_sales
+    from orders
+    group by store_id, cohort_month, order_month
 
 ),
 
