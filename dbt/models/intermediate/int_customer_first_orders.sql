@@ -1,6 +1,14 @@
 -- One row per known customer and store: the first paid order and whether another paid order followed within
 -- 90 days (paid after the first one, the same day counts). Anonymous orders have no customer and are left out.
-with orders as (
+--
+-- Why grouping instead of ranking (docs/decisions.md, "Customer models at 10 M lines"): the first order is the
+-- earliest paid_at, ties to the smallest order_id, and every other order of the customer is paid after it, so its
+-- repeats within 90 days are the customer's orders dated up to first_paid_date + 90, less the first one. Two
+-- hash aggregations give that without a window sorting all orders by the 64-character customer key, and
+-- without joining a customer's orders to each other. paid_date is the date part of paid_at (int_order_facts), so
+-- the earliest paid_at also has the earliest paid_date. `orders` is read twice: NOT MATERIALIZED makes that two
+-- scans of int_order_facts instead of a copy of all its customer orders (which spilled at 10 M lines).
+with orders as not materialized (
 
     select store_id, customer_key, order_id, paid_at, paid_date
     from {{ ref('int_order_facts') }}
@@ -8,58 +16,43 @@ with orders as (
 
 ),
 
-ranked as (
+customers as (
 
-    select
-        orders.*,
-        row_number() over (partition by store_id, customer_key order by paid_at, order_id) as order_rank
+    select store_id, customer_key, min(paid_at) as first_paid_at, min(paid_date) as first_paid_date
     from orders
+    group by store_id, customer_key
 
 ),
 
-first_orders as (
+counted as (
 
     select
-        store_id,
-        customer_key,
-        order_id as first_order_id,
-        paid_at as first_paid_at,
-        paid_date as first_paid_date
-    from ranked
-    where order_rank = 1
-
-),
-
-repeat_orders as (
-
-    select
-        first_orders.store_id,
-        first_orders.customer_key,
-        count(*) as repeat_orders_90d
-    from first_orders
-    inner join ranked
-        on first_orders.store_id = ranked.store_id
-        and first_orders.customer_key = ranked.customer_key
-        and ranked.order_rank > 1
-        and ranked.paid_date <= {{ add_days('first_orders.first_paid_date', 90) }}
-    group by first_orders.store_id, first_orders.customer_key
+        customers.store_id,
+        customers.customer_key,
+        customers.first_paid_at,
+        customers.first_paid_date,
+        min(case when orders.paid_at = customers.first_paid_at then orders.order_id end) as first_order_id,
+        count(case when orders.paid_date <= {{ add_days('customers.first_paid_date', 90) }} then 1 end) - 1
+            as repeat_orders_90d
+    from customers
+    inner join orders
+        on customers.store_id = orders.store_id
+        and customers.customer_key = orders.customer_key
+    group by customers.store_id, customers.customer_key, customers.first_paid_at, customers.first_paid_date
 
 ),
 
 final as (
 
     select
-        first_orders.store_id,
-        first_orders.customer_key,
-        first_orders.first_order_id,
-        first_orders.first_paid_at,
-        first_orders.first_paid_date,
-        cast(coalesce(repeat_orders.repeat_orders_90d, 0) as bigint) as repeat_orders_90d,
-        coalesce(repeat_orders.repeat_orders_90d, 0) > 0 as repurchased_90d
-    from first_orders
-    left join repeat_orders
-        on first_orders.store_id = repeat_orders.store_id
-        and first_orders.customer_key = repeat_orders.customer_key
+        store_id,
+        customer_key,
+        first_order_id,
+        first_paid_at,
+        first_paid_date,
+        cast(repeat_orders_90d as bigint) as repeat_orders_90d,
+        repeat_orders_90d > 0 as repurchased_90d
+    from counted
 
 )
 
