@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from storekpi import schema
 from storekpi.adapters import batched, layouts, reading
-from storekpi.adapters.canonical import Context, Workbench
+from storekpi.adapters.canonical import Context, NotClean, Workbench
 from storekpi.adapters.reading import FileRejected
 from storekpi.config import StoreConfig
 from storekpi.landing import LandingFile
@@ -107,7 +107,12 @@ def ingest(wh: Warehouse, config: StoreConfig, files: list[LandingFile], *, batc
             units = _read_batch(bench, files_, digests, config, batch_id, salt, loaded_at, write) if several \
                 else [files_]
             for unit in units:
-                write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
+                try:
+                    write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
+                except NotClean:  # a file typed straight into raw was not clean: rolled back, read the usual way
+                    bench.unchecked = False
+                    write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
+                    bench.unchecked = True
     finally:
         bench.close()
     _record_stats(wh, refresh)
