@@ -291,11 +291,15 @@ class Workbench:
         return staged
 
     def _may_type_unchecked(self, staged: Staged) -> bool:
-        """Whether the raw insert may type the file itself (`_unchecked_view`): on DuckDB, for a dataset whose raw
+        """Whether the raw insert may type the file itself (`_unchecked_view`): on DuckDB, for a file too large to
+        be batched (a small file read on its own has usually failed its batch: a bad bet), of a dataset whose raw
         rows are the typed rows one to one (not orders, no wide or summing layout) and whose entity key is made of
         raw columns of the same name, so `_check_unchecked` can test it on the raw rows."""
+        from storekpi.adapters.batched import BATCH_FILE_BYTES
+
         layout, dataset = staged.layout, self.ctx.dataset
-        if not self.unchecked or dataset == "orders" or layout.spread or layout.sums_rows or layout.hash_key:
+        if not self.unchecked or dataset == "orders" or layout.spread or layout.sums_rows or layout.hash_key \
+                or staged.deferred.deferred.path.stat().st_size <= BATCH_FILE_BYTES:
             return False
         return all(k in schema.RAW[dataset] and self._entity_column(staged, k) == _q(k) for k in layout.key)
 
