@@ -113,3 +113,18 @@ def test_a_file_that_fails_the_check_is_rolled_back_and_read_the_usual_way(wh, l
     raw, quarantine, audit = _warehouse(wh)
     assert audit == [(path, ROWS, loaded, len(quarantined))]
     assert (raw, quarantine, audit) == _usual(tmp_path, monkeypatch, text)
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_a_large_write_checkpoints_at_its_commit_instead_of_filling_the_wal(wh, landing, monkeypatch, large):
+    from storekpi import ingest
+
+    monkeypatch.setattr(ingest, "CHECKPOINT_ROWS", ROWS if large else ROWS + 1)
+    threshold = wh.query("select current_setting('checkpoint_threshold')")
+    landing.add("shop_us", "ad_spend", "2026-11-19", "meta.csv", _report())
+    run(wh, landing)
+    wal = wh.path.with_name(wh.path.name + ".wal")
+    assert (wal.exists() and wal.stat().st_size > 1 << 20) == (not large)  # the rows are in the file, or the WAL
+    assert wh.query("select current_setting('checkpoint_threshold')") == threshold
+    wh.close()
+    assert wh.query("select count(*), sum(clicks) from raw.ad_spend") == [(ROWS, ROWS * (ROWS - 1) // 2)]
