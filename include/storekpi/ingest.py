@@ -113,8 +113,10 @@ def ingest(wh: Warehouse, config: StoreConfig, files: list[LandingFile], *, batc
                     write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
                 except NotClean:  # a file typed straight into raw was not clean: rolled back, read the usual way
                     bench.unchecked = False
-                    write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
-                    bench.unchecked = True
+                    try:
+                        write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
+                    finally:
+                        bench.unchecked = True
     finally:
         bench.close()
     _record_stats(wh, refresh)
