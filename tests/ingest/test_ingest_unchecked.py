@@ -128,3 +128,14 @@ def test_a_large_write_checkpoints_at_its_commit_instead_of_filling_the_wal(wh, 
     assert wh.query("select current_setting('checkpoint_threshold')") == threshold
     wh.close()
     assert wh.query("select count(*), sum(clicks) from raw.ad_spend") == [(ROWS, ROWS * (ROWS - 1) // 2)]
+
+
+def test_a_corrected_large_report_replaces_its_rows(wh, landing, paths):
+    landing.add("shop_us", "ad_spend", "2026-11-19", "meta.csv", _report())
+    run(wh, landing)
+    landing.add("shop_us", "ad_spend", "2026-11-19", "meta.csv", _report({3: _line(3).replace(",3,", ",4,")}))
+    run(wh, landing)  # the same batch id: only the rows of the new content stay
+    assert paths == {"unchecked": 2, "not_clean": 0}
+    assert wh.query("select count(*), sum(clicks) from raw.ad_spend") == [(ROWS, ROWS * (ROWS - 1) // 2 + 1)]
+    assert wh.query("select clicks from raw.ad_spend where _row_number = 5") == [(4,)]
+    assert wh.query("select count(*), sum(rows_loaded) from audit.files") == [(1, ROWS)]
