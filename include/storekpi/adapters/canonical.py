@@ -6,7 +6,8 @@ files of a Taobao orders folder, whose order and line reports are checked agains
 tables, dropped when the next unit `start`s. Steps:
 
 1. `stage` each file (a clean plain CSV is typed while `load`ing it, straight from DuckDB's reader:
-   `_stage_direct`): `reading.prepare` puts its cells in the connection; one statement cleans them, types them with
+   `_stage_direct`; a large one of an entity dataset only by its raw insert, checked after it: `_unchecked_view`):
+   `reading.prepare` puts its cells in the connection; one statement cleans them, types them with
    the parsers of `parsing`, hashes personal identifiers into customer_key, computes the entity key and finds each
    row's first failing row check; only when some row failed, a second one writes the failures to `errors`.
 2. `build`: checks across rows (duplicate_conflict, orphan_line / order_without_lines, incomplete_order), then each
