@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from storekpi import schema
 from storekpi.adapters import batched, layouts, reading
-from storekpi.adapters.canonical import Context, Workbench
+from storekpi.adapters.canonical import Context, NotClean, Workbench
 from storekpi.adapters.reading import FileRejected
 from storekpi.config import StoreConfig
 from storekpi.landing import LandingFile
@@ -54,6 +54,8 @@ class IngestSummary:
 
 Stat = tuple[int, int, int] | None  # (size, mtime_ns, ctime_ns) of a file that may be trusted next run; None: never
 STAT_COLUMNS = ("file_size", "file_mtime_ns", "file_ctime_ns")
+# a write of this many rows checkpoints at its commit: its WAL would be about as large as the rows in the file
+CHECKPOINT_ROWS = 50_000
 RACY_NS = 2_000_000_000  # a file changed this close to the run's start may change again within the same timestamp
 
 
@@ -107,7 +109,14 @@ def ingest(wh: Warehouse, config: StoreConfig, files: list[LandingFile], *, batc
             units = _read_batch(bench, files_, digests, config, batch_id, salt, loaded_at, write) if several \
                 else [files_]
             for unit in units:
-                write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
+                try:
+                    write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
+                except NotClean:  # a file typed straight into raw was not clean: rolled back, read the usual way
+                    bench.unchecked = False
+                    try:
+                        write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
+                    finally:
+                        bench.unchecked = True
     finally:
         bench.close()
     _record_stats(wh, refresh)
@@ -314,7 +323,8 @@ def _read_unit(bench: Workbench, unit, digests, config, batch_id, salt, loaded_a
 # -- writing ----------------------------------------------------------------------------------------------------
 def _write(wh: Warehouse, bench: Workbench, results: list[_FileResult], built, manifest: dict, batch_id: str,
            loaded_at: datetime) -> None:
-    with wh.transaction():
+    large = sum(r.rows[0] for r in results) >= CHECKPOINT_ROWS
+    with wh.transaction(checkpoint=large):
         for result in results:
             if result.file.relpath in manifest:  # only a file recorded before can have rows to replace
                 _delete_rows(wh, result.file.relpath)

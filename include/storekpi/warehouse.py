@@ -48,6 +48,9 @@ def duckdb_settings() -> dict[str, str]:
     return {"memory_limit": limit}
 
 
+# A commit whose WAL would pass this checkpoints instead (`Warehouse.transaction(checkpoint=True)`)
+CHECKPOINT_AT_COMMIT = "1MB"
+
 CONNECTION_ID = "storekpi_warehouse"  # the Airflow connection a PostgreSQL warehouse is defined by
 _CONNECTION_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a DuckDB path has a "/" or a "." in it
 
@@ -234,7 +237,9 @@ class Warehouse:
             return pd.DataFrame(cur.fetchall(), columns=columns)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, checkpoint: bool = False) -> Iterator[None]:
+        """With `checkpoint` (a large write), DuckDB checkpoints at the commit instead of writing the rows to the
+        WAL: they are written once, to the file, not to the WAL and again at the next checkpoint (or close)."""
         if self.kind == "duckdb":
             self.con.execute("BEGIN TRANSACTION")
             try:
@@ -242,7 +247,15 @@ class Warehouse:
             except BaseException:
                 self.con.execute("ROLLBACK")
                 raise
-            self.con.execute("COMMIT")
+            if not checkpoint:
+                self.con.execute("COMMIT")
+                return
+            before = self.con.execute("select current_setting('checkpoint_threshold')").fetchall()[0][0]
+            self.con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_AT_COMMIT}'")
+            try:
+                self.con.execute("COMMIT")
+            finally:
+                self.con.execute(f"SET checkpoint_threshold = '{before}'")
         else:
             self.con.autocommit = False
             try:

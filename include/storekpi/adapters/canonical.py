@@ -6,7 +6,8 @@ files of a Taobao orders folder, whose order and line reports are checked agains
 tables, dropped when the next unit `start`s. Steps:
 
 1. `stage` each file (a clean plain CSV is typed while `load`ing it, straight from DuckDB's reader:
-   `_stage_direct`): `reading.prepare` puts its cells in the connection; one statement cleans them, types them with
+   `_stage_direct`; a large one of an entity dataset only by its raw insert, checked after it: `_unchecked_view`):
+   `reading.prepare` puts its cells in the connection; one statement cleans them, types them with
    the parsers of `parsing`, hashes personal identifiers into customer_key, computes the entity key and finds each
    row's first failing row check; only when some row failed, a second one writes the failures to `errors`.
 2. `build`: checks across rows (duplicate_conflict, orphan_line / order_without_lines, incomplete_order), then each
@@ -63,6 +64,7 @@ class Staged:
     skipped: list[tuple[int, str | None]] = field(default_factory=list)  # summary rows: (row number, label)
     repeats: bool = True  # some entity key appears on more than one typed row (`Workbench._stats`)
     direct: bool = False  # typed straight from the file (`Workbench._stage_direct`): `typed` is a view
+    unchecked: bool = False  # with `direct`: its rows are typed only by the raw insert, then checked (`insert`)
     deferred: SourceRows | None = None  # with `direct`, until `src` is read (only when needed: `_cells`)
     batch: bool = False  # the rows of several files (`batched`): each row names its file in `_file`
 
@@ -88,6 +90,12 @@ class Staged:
         return "_file" if self.batch else literal(self.relpath)
 
 
+class NotClean(Exception):
+    """A file typed straight into its raw table (`Staged.unchecked`) did not arrive whole and unique: some row
+    failed a check, may be a summary, or repeats an entity key. Its transaction is rolled back; the unit is read
+    again without `Workbench.unchecked`, the usual way, which says which rows and why."""
+
+
 @dataclass
 class Built:
     tables: dict[str, str]  # raw table name -> SELECT of its new rows (raw columns and lineage)
@@ -109,6 +117,7 @@ class Workbench:
         self._pending: Staged | None = None  # typed by `load` (`_stage_direct`), handed out by `stage`
         self._part = ""  # columns naming a row's file and export date, before every key grouped on (a batch's)
         self._temp: list[str] = []  # further temporary tables of the current unit
+        self.unchecked = not private  # may type a clean-looking file straight into raw (`_unchecked_view`)
         parsing.install(con)
         con.execute(f"""create or replace temp table {ERRORS} (_file varchar, _row_number integer,
                         priority integer, reason varchar, column_name varchar, message varchar)""")
@@ -153,11 +162,34 @@ class Workbench:
         return self.con.execute(sql).fetchall()[0][0]
 
     def insert(self, wh, table: str, select: str) -> None:
-        """Append the rows of `select` (a `Built` query) to `table` of the warehouse."""
+        """Append the rows of `select` (a `Built` query) to `table` of the warehouse. Raises `NotClean` when a
+        file typed by this statement (`Staged.unchecked`) fails its check; the caller's transaction rolls back."""
+        import duckdb
+
         if self.private:
             wh.append(table, self.con.sql(select).to_arrow_table())
-        else:
+            return
+        unchecked = [s for s in self.staged if s.unchecked] if table == f"raw.{self.ctx.dataset}" else []
+        try:
             self.con.execute(f"insert into {table} by name {select}")
+        except duckdb.Error as exc:  # a malformed record (strict_mode): the usual read says where
+            if unchecked:
+                raise NotClean(", ".join(s.relpath for s in unchecked)) from exc
+            raise
+        for staged in unchecked:
+            self._check_unchecked(staged, table)
+
+    def _check_unchecked(self, staged: Staged, table: str) -> None:
+        """Every record of the file went in (so every row passed its checks, none may be a summary) and no entity
+        key repeats. The key is computed over the raw columns, each a cast of its typed value: a key that repeats
+        among typed rows repeats among raw rows too, so 'no repeat' here is 'no repeat' there."""
+        ctx = self.ctx
+        rows, keys = self.con.execute(f"""
+            select count(*), count(distinct {self._key(staged.layout)}) from {table}
+            where _source_file = ? and _batch_id = ? and _loaded_at = ?
+        """, [staged.relpath, ctx.batch_id, ctx.loaded_at]).fetchall()[0]
+        if rows != staged.rows_in or keys != rows:
+            raise NotClean(staged.relpath)
 
     # -- 1. per file ------------------------------------------------------------------------------------------
     def load(self, path: Path, layouts: tuple[Layout, ...], relpath: str) -> SourceRows:
@@ -199,10 +231,11 @@ class Workbench:
         staged.rows_in = read + len(rows.broken)
         return staged
 
-    def _typing(self, staged: Staged, checks: list, source: str, numbered: bool = True, carry: str = "") -> str:
-        """The SELECT of the typed rows from the cells in `source`: typed fields, `_key`, the priority of the first
-        failed row check (`_p`), `_blank` and the summary label; `_row_number` first when `numbered`; `carry`
-        (columns, each followed by ', ') passed through."""
+    def _typing(self, staged: Staged, checks: list, source: str, numbered: bool = True, carry: str = "",
+                keyed: bool = True) -> str:
+        """The SELECT of the typed rows from the cells in `source`: typed fields, `_key` (when `keyed`), the
+        priority of the first failed row check (`_p`), `_blank` and the summary label; `_row_number` first when
+        `numbered`; `carry` (columns, each followed by ', ') passed through."""
         layout = staged.layout
         first_failed = "case " + " ".join(f"when {cond} then {p}" for p, _, _, cond, _ in checks) + " end" \
             if checks else "cast(null as integer)"
@@ -215,8 +248,9 @@ class Workbench:
         return f"""
             with cells as (select {number}{cells} from {source}),
                  typed as (select {number}{", ".join(self._typed(f) for f in layout.fields)} from cells)
-            select {number}{", ".join(_q(f.name) for f in layout.fields)}, {self._key(layout)} as _key,
-                   {first_failed} as _p, {blank} as _blank{self._labelled(layout)}
+            select {number}{", ".join(_q(f.name) for f in layout.fields)},
+                   {f"{self._key(layout)} as _key, " if keyed else ""}{first_failed} as _p,
+                   {blank} as _blank{self._labelled(layout)}
             from typed
         """
 
@@ -241,6 +275,8 @@ class Workbench:
         finally:
             self.con.unregister(sample)
         checks = self._row_checks(staged)
+        if self._may_type_unchecked(staged):
+            return self._unchecked_view(staged, checks)
         try:
             read = self._run(f"create temp table {staged.typed}_rows as "
                              f"{self._typing(staged, checks, f'({rows.cells_sql()})', numbered=False)}")
@@ -253,6 +289,37 @@ class Workbench:
             self.con.execute(f"drop view {staged.typed}; drop table {staged.typed}_rows")
             return None
         staged.rows_in = read
+        return staged
+
+    def _may_type_unchecked(self, staged: Staged) -> bool:
+        """Whether the raw insert may type the file itself (`_unchecked_view`): on DuckDB, for a file too large to
+        be batched (a small file read on its own has usually failed its batch: a bad bet), of a dataset whose raw
+        rows are the typed rows one to one (not orders, no wide or summing layout) and whose entity key is made of
+        raw columns of the same name, so `_check_unchecked` can test it on the raw rows."""
+        from storekpi.adapters.batched import BATCH_FILE_BYTES
+
+        layout, dataset = staged.layout, self.ctx.dataset
+        if not self.unchecked or dataset == "orders" or layout.spread or layout.sums_rows or layout.hash_key \
+                or staged.deferred.deferred.path.stat().st_size <= BATCH_FILE_BYTES:
+            return False
+        return all(k in schema.RAW[dataset] and self._entity_column(staged, k) == _q(k) for k in layout.key)
+
+    def _unchecked_view(self, staged: Staged, checks: list) -> Staged:
+        """The file's typed rows as a view of its clean rows, typed once, by the raw insert, with no table between
+        the reader and raw: a row that fails a check, may be a summary (`stat_columns`) or is blank is left out,
+        which `_check_unchecked` finds by the count. Rows are numbered in file order by a streaming window over
+        the reader (order-preserving; the header is line 1)."""
+        rule = staged.layout.summary
+        summary = ["_summary_label is not null"] if rule and rule.label else []
+        summary += [f"{_q(rule.unnamed)} is null"] if rule and rule.unnamed and rule.sums else []
+        keep = " and ".join(["_p is null", "not _blank", *(f"not ({t})" for t in summary)])
+        self.con.execute(f"""
+            create temp view {staged.typed} as
+            select * from (select cast(row_number() over () + 1 as integer) as _row_number, *
+                           from ({self._typing(staged, checks, f'({staged.deferred.cells_sql()})', numbered=False,
+                                               keyed=False)}))
+            where {keep}""")
+        staged.rows_in, staged.repeats, staged.unchecked = staged.deferred.deferred.records, False, True
         return staged
 
     def _cells(self, staged: Staged) -> str:
