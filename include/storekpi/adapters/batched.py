@@ -49,6 +49,11 @@ class Member:
         return self.plain.rows if self.plain is not None else self.read
 
     @property
+    def prepared(self) -> reading._PlainCsv | reading.SourceRows:
+        """What `reading.prepare` reuses when the batch hands the file back."""
+        return self.plain if self.plain is not None else self.read
+
+    @property
     def records(self) -> int:
         return self.plain.records if self.plain is not None else self.read.table.num_rows
 
@@ -59,12 +64,13 @@ class Member:
                 .append_column("_export_date", pa.array([self.export_date] * n, pa.date32())))
 
 
-def candidate(path: Path, relpath: str, export_date: date) -> bool:
-    """Whether a file may be read in a batch, as far as its name and size tell: small, named plainly, its path
-    ending in its landing path (not reached through a link) and its date folder its export date."""
+def candidate(path: Path, relpath: str, export_date: date, size: int | None) -> bool:
+    """Whether a file may be read in a batch, as far as its name and size (bytes, from ingest's stat) tell: at most
+    BATCH_FILE_BYTES, named plainly, its path ending in its landing path (not reached through a link) and its date
+    folder its export date."""
     text = str(path)
-    return (not _GLOB & set(text) and text.endswith("/" + relpath) and relpath.count("/") == 3
-            and relpath.split("/")[2] == export_date.isoformat() and path.stat().st_size <= BATCH_FILE_BYTES)
+    return (size is not None and size <= BATCH_FILE_BYTES and not _GLOB & set(text) and text.endswith("/" + relpath)
+            and relpath.count("/") == 3 and relpath.split("/")[2] == export_date.isoformat())
 
 
 def shape(member: Member) -> tuple:
@@ -98,7 +104,7 @@ def stage(bench: Workbench, members: list[Member]) -> tuple[Built | None, list[M
             con.unregister(cells)
             cut = len(str(first.path)) - len(first.relpath) + 1  # substr() counts from 1
             file = f"substr(filename, {cut})"
-            source = "(" + reading.plain_select_many(
+            source = "(" + reading.plain_select(
                 first.plain, [str(m.path) for m in members],
                 f", {file} as _file, cast(split_part({file}, '/', 3) as date) as _export_date") + ")"
         else:

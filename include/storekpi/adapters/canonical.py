@@ -160,11 +160,11 @@ class Workbench:
             self.con.execute(f"insert into {table} by name {select}")
 
     # -- 1. per file ------------------------------------------------------------------------------------------
-    def load(self, path: Path, layouts: tuple[Layout, ...], relpath: str) -> SourceRows:
-        """The file's cells, ready to `stage` (raises `reading.FileRejected`)."""
+    def load(self, path: Path, layouts: tuple[Layout, ...], relpath: str, read=None) -> SourceRows:
+        """The file's cells, ready to `stage` (raises `reading.FileRejected`); `read`: see `reading.prepare`."""
         name = f"_sk_src{len(self._relations)}"
         self._relations.append(name)
-        rows = reading.prepare(self.con, path, layouts, relpath, name)
+        rows = reading.prepare(self.con, path, layouts, relpath, name, read)
         if rows.deferred is not None:  # a plain CSV: typed now, straight from the file, when it is clean
             self._pending = self._stage_direct(rows, relpath)
             if self._pending is None:
