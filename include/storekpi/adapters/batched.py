@@ -27,9 +27,9 @@ from storekpi.adapters import reading
 from storekpi.adapters.canonical import Built, Staged, Workbench
 from storekpi.adapters.parsing import literal
 
-# A larger file is typed alone: its fixed cost (planning, a dozen statements, a commit: ~90 ms CPU, more wall on a
-# busy disk) is then under ~10 % of typing it, while in a batch a file with one failing row is typed three times
-# (batch, direct, cells) instead of twice. Daily orders of a 10,000-order shop (~2 MB) batch (docs/decisions.md).
+# A larger file is typed alone. Batching saves a file's fixed cost (~120 ms CPU: planning, a dozen statements, a
+# commit) but types a file with a failing row once more (~65 ms CPU per MB); at 8 MiB a batch of BATCH_BYTES still
+# holds 8 files (`ingest` splits a failed batch down to 8). Daily orders of a 10,000-order shop (~2 MB) batch.
 BATCH_FILE_BYTES = 8 << 20
 BATCH_FILES = 400  # files per statement: the fixed cost is spread over many, a failing batch is not too dear
 BATCH_BYTES = 64 << 20
