@@ -131,3 +131,15 @@ def test_a_file_handed_back_by_its_batch_is_not_scanned_or_decoded_again(landing
     assert quarantine(wh, plain[1]) == {2: ("unparseable", "Sessions")}
     assert quarantine(wh, zipped[1]) == {2: ("unparseable", "Sessions")}
     assert (summary.files_loaded, summary.rows_in, summary.rows_loaded, summary.rows_quarantined) == (4, 4, 2, 2)
+
+
+def test_files_up_to_the_size_limit_batch_and_a_larger_one_is_read_alone(landing, wh, monkeypatch):
+    paths = traffic(landing, {"2026-11-18": "2026-11-18,5,4\n", "2026-11-19": "2026-11-19,6,5\n",
+                              "2026-11-20": "2026-11-20,70,6\n"})  # one byte longer than the others
+    sizes = [(landing.root / p).stat().st_size for p in paths]
+    assert sizes[0] == sizes[1] == sizes[2] - 1
+    monkeypatch.setattr(batched, "BATCH_FILE_BYTES", sizes[0])
+    seen = statements(monkeypatch)
+    summary = run(wh, landing)
+    assert seen == [paths[:2]]
+    assert (summary.files_loaded, summary.rows_loaded) == (3, 3)
