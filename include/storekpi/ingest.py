@@ -96,22 +96,23 @@ def ingest(wh: Warehouse, config: StoreConfig, files: list[LandingFile], *, batc
         summary.files_unchanged += len(unit) - len(to_read)
         refresh += _stale_stats([f for f in unit if f not in to_read], stats, recorded_stats)
         reads.append(to_read)
+    bench = Workbench.open(wh)
 
     def write(results: list[_FileResult], built) -> None:
         for result in results:
             result.sha256, result.stat = digests[result.file.relpath], stats[result.file.relpath]
-        _write(wh, reader.bench, results, built, manifest, batch_id, loaded_at)
+        _write(wh, bench, results, built, manifest, batch_id, loaded_at)
         for result in results:
             _account(summary, result)
 
-    reader = _Reader(Workbench.open(wh), config, batch_id, salt, loaded_at, write)
+    reader = _Reader(bench, config, batch_id, salt, loaded_at, write)
     try:
         for files_, several in _batches(reads, config, sizes):
             units = reader.read_batch(files_, sizes) if several else [(files_, {})]
             for unit, read in units:
                 write(*reader.read_unit(unit, read))
     finally:
-        reader.bench.close()
+        bench.close()
     _record_stats(wh, refresh)
     log.info("ingest: %d files seen, %d loaded, %d unchanged, %d rejected; %d rows in, %d loaded, %d quarantined",
              summary.files_seen, summary.files_loaded, summary.files_unchanged, summary.files_rejected,
