@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pyarrow as pa
 
 from storekpi import schema
 from storekpi.adapters import batched, layouts, reading
-from storekpi.adapters.canonical import Context, NotClean, Workbench
+from storekpi.adapters.canonical import Built, Context, NotClean, Workbench
 from storekpi.adapters.reading import FileRejected
 from storekpi.config import StoreConfig
 from storekpi.landing import LandingFile
@@ -62,8 +62,8 @@ RACY_NS = 2_000_000_000  # a file changed this close to the run's start may chan
 @dataclass
 class _FileResult:
     file: LandingFile
-    sha256: str
     status: str  # loaded | rejected
+    sha256: str = ""  # set with `stat` when written
     stat: Stat = None
     format: str | None = None
     encoding: str | None = None
@@ -85,8 +85,10 @@ def ingest(wh: Warehouse, config: StoreConfig, files: list[LandingFile], *, batc
     reads: list[list[LandingFile]] = []  # units with a file to read, in discovery order
     digests: dict[str, str] = {}
     stats: dict[str, Stat] = {}
+    sizes: dict[str, int | None] = {}
     for unit in _units(files, config):
-        stats.update({f.relpath: _stat(f, trusted_before) for f in unit})  # taken before any read
+        for f in unit:
+            stats[f.relpath], sizes[f.relpath] = _stat(f, trusted_before)  # taken before any read
         digests.update({f.relpath: _digest(f, stats[f.relpath], manifest, recorded_stats) for f in unit})
         if all(manifest.get(f.relpath, (None,))[0] == digests[f.relpath] for f in unit):
             summary.files_unchanged += len(unit)
@@ -97,26 +99,20 @@ def ingest(wh: Warehouse, config: StoreConfig, files: list[LandingFile], *, batc
         refresh += _stale_stats([f for f in unit if f not in to_read], stats, recorded_stats)
         reads.append(to_read)
     bench = Workbench.open(wh)
-    try:
-        def write(results: list[_FileResult], built) -> None:
-            for result in results:
-                result.stat = stats[result.file.relpath]
-            _write(wh, bench, results, built, manifest, batch_id, loaded_at)
-            for result in results:
-                _account(summary, result)
 
-        for files_, several in _batches(reads, config):
-            units = _read_batch(bench, files_, digests, config, batch_id, salt, loaded_at, write) if several \
-                else [files_]
-            for unit in units:
-                try:
-                    write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
-                except NotClean:  # a file typed straight into raw was not clean: rolled back, read the usual way
-                    bench.unchecked = False
-                    try:
-                        write(*_read_unit(bench, unit, digests, config, batch_id, salt, loaded_at))
-                    finally:
-                        bench.unchecked = True
+    def write(results: list[_FileResult], built) -> None:
+        for result in results:
+            result.sha256, result.stat = digests[result.file.relpath], stats[result.file.relpath]
+        _write(wh, bench, results, built, manifest, batch_id, loaded_at)
+        for result in results:
+            _account(summary, result)
+
+    reader = _Reader(bench, config, batch_id, salt, loaded_at, write)
+    try:
+        for files_, several in _batches(reads, config, sizes):
+            units = reader.read_batch(files_, sizes) if several else [(files_, {})]
+            for unit, read in units:
+                reader.write_unit(unit, read)
     finally:
         bench.close()
     _record_stats(wh, refresh)
@@ -150,16 +146,18 @@ def forget(wh: Warehouse, relpath: str) -> int:
 
 
 # -- the stat cache ---------------------------------------------------------------------------------------------
-def _stat(f: LandingFile, trusted_before: int) -> Stat:
-    """What may vouch for the file's content next run: (size, mtime_ns, ctime_ns), or None for a link out of the
-    landing folder (never read: its digest costs nothing) and for a file changed within RACY_NS of the run's start
-    (a write in the same clock tick after the read would keep the same stat: git's "racy clean" case)."""
+def _stat(f: LandingFile, trusted_before: int) -> tuple[Stat, int | None]:
+    """From one stat() of the file: what may vouch for its content next run, (size, mtime_ns, ctime_ns), and its
+    size now (which decides whether it may be read in a batch). The first is None for a file changed within
+    RACY_NS of the run's start (a write in the same clock tick after the read would keep the same stat: git's
+    "racy clean" case); both are None for a link out of the landing folder (never read: its digest costs
+    nothing)."""
     if f.outside:
-        return None
+        return None, None
     st = f.path.stat()
     if max(st.st_mtime_ns, st.st_ctime_ns) >= trusted_before:
-        return None
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
+        return None, st.st_size
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns), st.st_size
 
 
 def _digest(f: LandingFile, stat: Stat, manifest: dict, recorded_stats: dict) -> str:
@@ -205,16 +203,17 @@ def _units(files: Iterable[LandingFile], config: StoreConfig) -> list[list[Landi
     return list(units.values())
 
 
-def _batches(reads: list[list[LandingFile]], config: StoreConfig) -> Iterator[tuple[list[LandingFile], bool]]:
-    """The units to read: (files, True) for a store's and dataset's small single files, which may be read several
-    per statement (`batched.candidate`); (unit, False) for any other unit (a Taobao orders folder, a large or
-    linked file)."""
+def _batches(reads: list[list[LandingFile]], config: StoreConfig,
+             sizes: dict[str, int | None]) -> Iterator[tuple[list[LandingFile], bool]]:
+    """The units to read: (files, True) for a store's and dataset's single files that may be read several per
+    statement (`batched.candidate`); (unit, False) for any other unit (a Taobao orders folder, a linked file, a
+    file above `batched.BATCH_FILE_BYTES`)."""
     platforms = {s.id: s.platform for s in config.stores}
     groups: dict[tuple[str, str], list[LandingFile]] = {}
     for unit in reads:
         f = unit[0]
         if len(unit) == 1 and not f.outside and not (f.dataset == "orders" and platforms.get(f.store_id) == "taobao") \
-                and batched.candidate(f.path, f.relpath, f.export_date):
+                and batched.candidate(f.path, f.relpath, f.export_date, sizes[f.relpath]):
             groups.setdefault((f.store_id, f.dataset), []).append(f)
         else:
             yield unit, False
@@ -222,27 +221,120 @@ def _batches(reads: list[list[LandingFile]], config: StoreConfig) -> Iterator[tu
         yield group, True
 
 
-def _read_batch(bench: Workbench, files: list[LandingFile], digests, config, batch_id, salt, loaded_at,
-                write) -> Iterator[list[LandingFile]]:
-    """Reads and writes what it can of one store's and dataset's small files, several per statement (`batched`);
-    yields the files left to read one by one, each as a unit."""
-    store = config.get(files[0].store_id)
-    found = layouts(store.platform, files[0].dataset)
-    shapes: dict[tuple, tuple[list[batched.Member], list[int]]] = {}
-    for f in files:
-        member = _member(f, found)
-        if member is None:
-            yield [f]
-            continue
-        members, size = shapes.setdefault(batched.shape(member), ([], [0]))
-        members.append(member)
-        size[0] += member.read.table.nbytes if member.read else f.path.stat().st_size
-        if len(members) >= batched.BATCH_FILES or size[0] >= batched.BATCH_BYTES:
-            yield from _stage_batch(bench, members, files, digests, store, batch_id, salt, loaded_at, write)
-            members.clear()
-            size[0] = 0
-    for members, _ in shapes.values():
-        yield from _stage_batch(bench, members, files, digests, store, batch_id, salt, loaded_at, write)
+# what a batch read of the files it hands back, by landing path: `reading.prepare` reuses it
+Reads = dict[str, reading._PlainCsv | reading.SourceRows]
+
+
+@dataclass
+class _Reader:
+    """Reads units of one ingest run with one `Workbench`; `write` writes each unit's results in one transaction."""
+
+    bench: Workbench
+    config: StoreConfig
+    batch_id: str
+    salt: str
+    loaded_at: datetime
+    write: Callable[[list[_FileResult], Built | None], None]
+    handed_back: set[str] = field(default_factory=set)  # files a batch statement found not clean
+
+    def _start(self, f: LandingFile, *, batch: bool = False) -> StoreConfig:
+        store = self.config.get(f.store_id)  # discover() refuses store folders stores.yml does not list
+        self.bench.start(Context(store, f.dataset, f.export_date, self.batch_id, self.loaded_at, self.salt),
+                         batch=batch)
+        return store
+
+    def read_batch(self, files: list[LandingFile], sizes: dict[str, int | None]) \
+            -> Iterator[tuple[list[LandingFile], Reads]]:
+        """Reads and writes what it can of one store's and dataset's files, several per statement (`batched`);
+        yields the files left to read one by one, each as a unit with what was read of it."""
+        found = layouts(self.config.get(files[0].store_id).platform, files[0].dataset)
+        by_path = {f.relpath: f for f in files}
+        shapes: dict[tuple, tuple[list[batched.Member], list[int]]] = {}
+        for f in files:
+            member = _member(f, found)
+            if member is None:
+                yield [f], {}
+                continue
+            members, size = shapes.setdefault(batched.shape(member), ([], [0]))
+            members.append(member)
+            size[0] += member.read.table.nbytes if member.read else sizes[f.relpath]
+            if len(members) >= batched.BATCH_FILES or size[0] >= batched.BATCH_BYTES:
+                yield from self._stage_batch(members, by_path)
+                members.clear()
+                size[0] = 0
+        for members, _ in shapes.values():
+            yield from self._stage_batch(members, by_path)
+
+    def _stage_batch(self, members: list[batched.Member], by_path: dict[str, LandingFile]) \
+            -> Iterator[tuple[list[LandingFile], Reads]]:
+        """One statement for `members`, written in one transaction; yields the files to read on their own. A batch
+        whose statement fails is split in two and tried again (below 8 files, each is read on its own)."""
+        if len(members) < 2:  # one file: read the usual way
+            yield from (([by_path[m.relpath]], {m.relpath: m.prepared}) for m in members)
+            return
+        self._start(by_path[members[0].relpath], batch=True)
+        try:
+            built, held, rest = batched.stage(self.bench, members)
+        except batched.Failed:
+            if len(members) < 8:
+                self.handed_back.update(m.relpath for m in members)
+                yield from (([by_path[m.relpath]], {m.relpath: m.prepared}) for m in members)
+                return
+            half = len(members) // 2
+            for part in (members[:half], members[half:]):
+                yield from self._stage_batch(part, by_path)
+            return
+        if held:
+            self.write([_FileResult(by_path[m.relpath], "loaded", format=m.rows.format, encoding=m.rows.encoding,
+                                    rows=built.counts[m.relpath]) for m in held], built)
+        self.handed_back.update(m.relpath for m in rest)
+        yield from (([by_path[m.relpath]], {m.relpath: m.prepared}) for m in rest)
+
+    def write_unit(self, unit: list[LandingFile], read: Reads) -> None:
+        """Reads and writes one unit. A large clean-looking file may be typed straight into raw; when it turns out
+        not clean (rolled back), or a batch statement already failed on it, it is read the usual way."""
+        may_skip_table = self.bench.unchecked
+        try:
+            self.bench.unchecked = may_skip_table and not any(f.relpath in self.handed_back for f in unit)
+            try:
+                self.write(*self.read_unit(unit, read))
+            except NotClean:
+                self.bench.unchecked = False
+                self.write(*self.read_unit(unit, read))
+        finally:
+            self.bench.unchecked = may_skip_table
+
+    def read_unit(self, unit: list[LandingFile], read: Reads) -> tuple[list[_FileResult], Built]:
+        """Reads one unit (`read`: what a batch already read of its files) into one `Built`."""
+        results = [_FileResult(f, "rejected") for f in unit]
+        store = self._start(unit[0])
+        for result in results:
+            f = result.file
+            if f.outside:
+                result.reason, result.message = "outside_landing", (
+                    f"{f.relpath}: is a link to a {'folder' if f.path.is_dir() else 'file'} outside the landing "
+                    f"folder, so it is not read; copy the export itself into the landing folder")
+                continue
+            try:
+                rows = self.bench.load(f.path, layouts(store.platform, f.dataset), f.relpath, read.get(f.relpath))
+            except FileRejected as exc:
+                result.reason, result.message = exc.reason, exc.message
+                continue
+            except Exception as exc:  # a library choking on a malformed file must not stop the run
+                log.exception("store %s, dataset %s, file %s: unexpected read error", f.store_id, f.dataset,
+                              f.relpath)
+                result.reason, result.message = "unreadable", (
+                    f"{f.relpath}: cannot be read as an export ({type(exc).__name__}); export it again from the "
+                    f"shop, and if it is rejected again, send the log of this run to the data role")
+                continue
+            self.bench.stage(rows, f.relpath)
+            result.status, result.format, result.encoding = "loaded", rows.format, rows.encoding
+        built = self.bench.build()
+        for result in results:
+            if result.status == "loaded":
+                result.rows = built.counts[result.file.relpath]
+                result.message = built.notes.get(result.file.relpath)
+        return results, built
 
 
 def _member(f: LandingFile, found) -> batched.Member | None:
@@ -258,66 +350,6 @@ def _member(f: LandingFile, found) -> batched.Member | None:
     if rows.broken or rows.table is None:
         return None
     return batched.Member(f.relpath, f.path, f.export_date, None, rows)
-
-
-def _stage_batch(bench, members, files, digests, store, batch_id, salt, loaded_at, write):
-    """One statement for `members`, written in one transaction; yields the files to read on their own. A batch
-    whose statement fails is split in two and tried again (below 8 files, each is read on its own)."""
-    by_path = {f.relpath: f for f in files}
-    if len(members) < 2:  # one file: read the usual way
-        yield from ([by_path[m.relpath]] for m in members)
-        return
-    first = by_path[members[0].relpath]
-    bench.start(Context(store, first.dataset, first.export_date, batch_id, loaded_at, salt), batch=True)
-    try:
-        built, held, rest = batched.stage(bench, members)
-    except batched.Failed:
-        if len(members) < 8:
-            yield from ([by_path[m.relpath]] for m in members)
-            return
-        half = len(members) // 2
-        for part in (members[:half], members[half:]):
-            yield from _stage_batch(bench, part, files, digests, store, batch_id, salt, loaded_at, write)
-        return
-    if held:
-        results = [_FileResult(by_path[m.relpath], digests[m.relpath], "loaded", format=m.rows.format,
-                               encoding=m.rows.encoding, rows=built.counts[m.relpath]) for m in held]
-        write(results, built)
-    yield from ([by_path[m.relpath]] for m in rest)
-
-
-def _read_unit(bench: Workbench, unit, digests, config, batch_id, salt, loaded_at):
-    first = unit[0]
-    results = [_FileResult(f, digests[f.relpath], "rejected") for f in unit]
-    store = config.get(first.store_id)  # discover() refuses store folders stores.yml does not list
-    bench.start(Context(store, first.dataset, first.export_date, batch_id, loaded_at, salt))
-    for result in results:
-        f = result.file
-        if f.outside:
-            result.reason, result.message = "outside_landing", (
-                f"{f.relpath}: is a link to a {'folder' if f.path.is_dir() else 'file'} outside the landing folder, "
-                f"so it is not read; copy the export itself into the landing folder")
-            continue
-        try:
-            rows = bench.load(f.path, layouts(store.platform, f.dataset), f.relpath)
-        except FileRejected as exc:
-            result.reason, result.message = exc.reason, exc.message
-            continue
-        except Exception as exc:  # a library choking on a malformed file must not stop the run
-            log.exception("store %s, dataset %s, file %s: unexpected read error", f.store_id, f.dataset,
-                          f.relpath)
-            result.reason, result.message = "unreadable", (
-                f"{f.relpath}: cannot be read as an export ({type(exc).__name__}); export it again from the shop, "
-                f"and if it is rejected again, send the log of this run to the data role")
-            continue
-        bench.stage(rows, f.relpath)
-        result.status, result.format, result.encoding = "loaded", rows.format, rows.encoding
-    built = bench.build()
-    for result in results:
-        if result.status == "loaded":
-            result.rows = built.counts[result.file.relpath]
-            result.message = built.notes.get(result.file.relpath)
-    return results, built
 
 
 # -- writing ----------------------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def test_a_file_with_a_failing_row_is_read_on_its_own_and_quarantined_as_before(
     loads: list[str] = []
     load = canonical.Workbench.load
     monkeypatch.setattr(canonical.Workbench, "load",
-                        lambda self, path, found, rel: loads.append(rel) or load(self, path, found, rel))
+                        lambda self, path, found, rel, *read: loads.append(rel) or load(self, path, found, rel, *read))
     summary = run(wh, landing)
     assert loads == [paths[1], paths[3]]  # the others were batched
     assert quarantine(wh, paths[1]) == {3: ("unparseable", "Sessions")}
@@ -111,3 +111,35 @@ def test_files_read_by_read_source_are_batched_with_their_own_row_numbers(landin
         (paths[0], 3, 5), (paths[1], 3, 6), (gz, 2, 7)]
     assert wh.query("select path, format from audit.files order by 1") == [
         (paths[0], "csv"), (paths[1], "csv"), (gz, "csv.gz")]
+
+
+def test_a_file_handed_back_by_its_batch_is_not_scanned_or_decoded_again(landing, wh, monkeypatch):
+    import gzip
+
+    from storekpi.adapters import reading
+
+    plain = traffic(landing, {"2026-11-18": "2026-11-18,5,4\n", "2026-11-19": "2026-11-19,x,5\n"})  # x: quarantined
+    zipped = [landing.add("shop_us", "traffic", day, "s.csv.gz", gzip.compress(f"{HEADER}\n{body}".encode()))
+              for day, body in (("2026-11-20", "2026-11-20,7,6\n"), ("2026-11-21", "2026-11-21,y,6\n"))]
+    scans, decodes = [], []
+    scan, read_source = reading._scan, reading.read_source
+    monkeypatch.setattr(reading, "_scan", lambda path: scans.append(path.name) or scan(path))
+    monkeypatch.setattr(reading, "read_source",
+                        lambda path, found, label: decodes.append(label) or read_source(path, found, label))
+    summary = run(wh, landing)
+    assert len(scans) == 2 and decodes == zipped  # each file once, though the 2nd and 4th were read again alone
+    assert quarantine(wh, plain[1]) == {2: ("unparseable", "Sessions")}
+    assert quarantine(wh, zipped[1]) == {2: ("unparseable", "Sessions")}
+    assert (summary.files_loaded, summary.rows_in, summary.rows_loaded, summary.rows_quarantined) == (4, 4, 2, 2)
+
+
+def test_files_up_to_the_size_limit_batch_and_a_larger_one_is_read_alone(landing, wh, monkeypatch):
+    paths = traffic(landing, {"2026-11-18": "2026-11-18,5,4\n", "2026-11-19": "2026-11-19,6,5\n",
+                              "2026-11-20": "2026-11-20,70,6\n"})  # one byte longer than the others
+    sizes = [(landing.root / p).stat().st_size for p in paths]
+    assert sizes[0] == sizes[1] == sizes[2] - 1
+    monkeypatch.setattr(batched, "BATCH_FILE_BYTES", sizes[0])
+    seen = statements(monkeypatch)
+    summary = run(wh, landing)
+    assert seen == [paths[:2]]
+    assert (summary.files_loaded, summary.rows_loaded) == (3, 3)

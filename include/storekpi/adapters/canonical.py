@@ -39,6 +39,7 @@ MESSY_SAMPLE = 1_000  # rows of a file that decide which number parser its colum
 ERRORS, BAD, ORDER_ROWS = "_sk_errors", "_sk_bad", "_sk_order_rows"  # temporary: never in the warehouse file
 BROKEN = "_sk_broken"  # lines not read as records, with the order id their first cells name (incomplete_order)
 ORDER_FIELDS = tuple(c for c in schema.RAW["orders"] if c not in ("order_id", "customer_key"))
+UNCHECKED_MIN_BYTES = 1 << 20  # a smaller file is typed into a table first (measured for issue 14)
 
 
 @dataclass(frozen=True)
@@ -192,11 +193,11 @@ class Workbench:
             raise NotClean(staged.relpath)
 
     # -- 1. per file ------------------------------------------------------------------------------------------
-    def load(self, path: Path, layouts: tuple[Layout, ...], relpath: str) -> SourceRows:
-        """The file's cells, ready to `stage` (raises `reading.FileRejected`)."""
+    def load(self, path: Path, layouts: tuple[Layout, ...], relpath: str, read=None) -> SourceRows:
+        """The file's cells, ready to `stage` (raises `reading.FileRejected`); `read`: see `reading.prepare`."""
         name = f"_sk_src{len(self._relations)}"
         self._relations.append(name)
-        rows = reading.prepare(self.con, path, layouts, relpath, name)
+        rows = reading.prepare(self.con, path, layouts, relpath, name, read)
         if rows.deferred is not None:  # a plain CSV: typed now, straight from the file, when it is clean
             self._pending = self._stage_direct(rows, relpath)
             if self._pending is None:
@@ -293,14 +294,13 @@ class Workbench:
 
     def _may_type_unchecked(self, staged: Staged) -> bool:
         """Whether the raw insert may type the file itself (`_unchecked_view`): on DuckDB, for a file too large to
-        be batched (a small file read on its own has usually failed its batch: a bad bet), of a dataset whose raw
-        rows are the typed rows one to one (not orders, no wide or summing layout) and whose entity key is made of
-        raw columns of the same name, so `_check_unchecked` can test it on the raw rows."""
-        from storekpi.adapters.batched import BATCH_FILE_BYTES
-
+        be batched or alone in its night (not one a batch statement handed back: `ingest._Reader.write_unit`;
+        UNCHECKED_MIN_BYTES: below it the table costs little), of a dataset whose raw rows are the typed rows one to
+        one (not orders, no wide or summing layout) and whose entity key is made of raw columns of the same name, so
+        `_check_unchecked` can test it on the raw rows."""
         layout, dataset = staged.layout, self.ctx.dataset
         if not self.unchecked or dataset == "orders" or layout.spread or layout.sums_rows or layout.hash_key \
-                or staged.deferred.deferred.path.stat().st_size <= BATCH_FILE_BYTES:
+                or staged.deferred.deferred.path.stat().st_size <= UNCHECKED_MIN_BYTES:
             return False
         return all(k in schema.RAW[dataset] and self._entity_column(staged, k) == _q(k) for k in layout.key)
 

@@ -99,7 +99,7 @@ class SourceRows:
     def cells_sql(self) -> str:
         """With `deferred`: a SELECT of the file's cells in file order, as `materialise` would read them, without
         `_row_number` (the records are the lines after the header, checked by their count)."""
-        return _plain_select(self.deferred)
+        return plain_select(self.deferred)
 
 
 def load(con, path: Path, layouts: tuple[Layout, ...], label: str, name: str) -> SourceRows:
@@ -109,17 +109,21 @@ def load(con, path: Path, layouts: tuple[Layout, ...], label: str, name: str) ->
     return materialise(con, rows, name) if rows.deferred else rows
 
 
-def prepare(con, path: Path, layouts: tuple[Layout, ...], label: str, name: str) -> SourceRows:
+def prepare(con, path: Path, layouts: tuple[Layout, ...], label: str, name: str,
+            read: _PlainCsv | SourceRows | None = None) -> SourceRows:
     """Like `load`, except that a plain CSV is not read yet: its `deferred` says how DuckDB reads it, so `canonical`
-    can type its cells straight from the file (one copy fewer) and `materialise` them only when it needs them."""
+    can type its cells straight from the file (one copy fewer) and `materialise` them only when it needs them.
+    `read`: what `probe_plain` or `read_source` already made of this file with these layouts (a batch handed the
+    file back), so it is not scanned or decoded twice."""
     check_size(path, label)
-    plain = _plain_csv(path, layouts, label)
+    plain = read if isinstance(read, _PlainCsv) else _plain_csv(path, layouts, label) if read is None else None
     if plain is not None:
         plain.path, plain.layouts = path, layouts
         plain.rows.deferred = plain
-        plain.rows.sample = _sample(path, plain)
+        if plain.rows.sample is None:
+            plain.rows.sample = _sample(path, plain)
         return plain.rows
-    rows = read_source(path, layouts, label)
+    rows = read if read is not None else read_source(path, layouts, label)
     con.register(name, rows.table)
     return rows
 
@@ -660,7 +664,7 @@ def _load_plain(con, path: Path, plain: _PlainCsv, name: str) -> bool:
     import duckdb
 
     try:
-        records = con.execute(f"create temp table {name}_cells as {_plain_select(plain)}").fetchall()[0][0]
+        records = con.execute(f"create temp table {name}_cells as {plain_select(plain)}").fetchall()[0][0]
         plain_after_all = records == plain.records
     except duckdb.Error:
         plain_after_all = False
@@ -672,10 +676,11 @@ def _load_plain(con, path: Path, plain: _PlainCsv, name: str) -> bool:
     return True
 
 
-def _plain_select(plain: _PlainCsv, paths: list[str] | None = None, extra: str = "") -> str:
+def plain_select(plain: _PlainCsv, paths: list[str] | None = None, extra: str = "") -> str:
     """DuckDB's read of a plain CSV: the mapped columns as text, in file order. Empty cells read as '' like Arrow's
-    reader, so quarantine's raw values do not depend on the path taken. With `paths`, those files (all shaped like
-    `plain`) one after the other, with their `filename`; `extra` adds columns."""
+    reader, so quarantine's raw values do not depend on the path taken. With `paths` (`batched`), those files (all
+    shaped like `plain`: same header and delimiter) one after the other, in the order given, each row with its
+    `filename` (the path as given); `extra` adds columns."""
     from storekpi.adapters.parsing import literal
 
     types = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(plain.width))
@@ -700,12 +705,6 @@ def probe_plain(path: Path, layouts: tuple[Layout, ...], label: str) -> _PlainCs
         plain.path, plain.layouts = path, layouts
         plain.rows.sample = _sample(path, plain)
     return plain
-
-
-def plain_select_many(plain: _PlainCsv, paths: list[str], extra: str) -> str:
-    """DuckDB's read of several plain CSVs shaped like `plain` (same header, delimiter), in the order given; each
-    row has `filename`, the path as given, and the columns of `extra`."""
-    return _plain_select(plain, paths, extra)
 
 
 def _sample(path: Path, plain: _PlainCsv, records: int = 1_000) -> pa.Table:
