@@ -48,9 +48,9 @@ scored as (
     select
         measured.*,
         -- 5 = most recent / most frequent / most spent; customer_key decides ties, so the scores are reproducible
-        ntile(5) over (partition by store_id order by recency_days desc, customer_key) as r_score,
-        ntile(5) over (partition by store_id order by orders_365d, customer_key) as f_score,
-        ntile(5) over (partition by store_id order by net_sales_365d, customer_key) as m_score
+        ntile(5) over (partition by store_id order by recency_days desc, {{ bytewise('customer_key') }}) as r_score,
+        ntile(5) over (partition by store_id order by orders_365d, {{ bytewise('customer_key') }}) as f_score,
+        ntile(5) over (partition by store_id order by net_sales_365d, {{ bytewise('customer_key') }}) as m_score
     from measured
 
 ),
