@@ -177,9 +177,28 @@ def write_run_date(wh: Warehouse, run_date: date) -> None:
     schema_name = RUN_DATE_TABLE.split(".")[0]
     with wh.reopened() as con, con.transaction():  # the database dbt builds in: see profile()
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {RUN_DATE_TABLE} (run_date date not null)")
-        con.execute(f"DELETE FROM {RUN_DATE_TABLE}")
-        con.execute(f"INSERT INTO {RUN_DATE_TABLE} (run_date) VALUES (?)", [run_date])
+        con.execute(f"DROP TABLE IF EXISTS {RUN_DATE_TABLE}")  # older warehouses have no fingerprint column
+        con.execute(f"CREATE TABLE {RUN_DATE_TABLE} (run_date date not null, project_fingerprint varchar not null)")
+        con.execute(f"INSERT INTO {RUN_DATE_TABLE} (run_date, project_fingerprint) VALUES (?, ?)",
+                    [run_date, project_fingerprint()])
+
+
+def project_fingerprint() -> str:
+    """A digest of every file of the dbt project and of dbt's version (macros/run_date.sql project_fingerprint):
+    incremental models rebuild in full when it changes, since changed SQL may give rows already built other
+    values. dbt's own checksum covers a model's file only, not the macros and seeds it uses."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"dbt-core {version('dbt-core')}".encode())
+    root = project_dir()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not _outside_project(p.relative_to(root))):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _outside_project(relative: Path) -> bool:
+    """dbt's own output folders and logs inside the project folder, which change without changing the project."""
+    return relative.parts[0] in ("target", "logs", "dbt_packages") or relative.name.startswith(".")
 
 
 def refresh_statistics(wh: Warehouse) -> None:
