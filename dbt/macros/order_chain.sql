@@ -51,6 +51,17 @@
     select run_date, fingerprint, stores_digest, token from {{ ref('int_order_chain_night') }}
 {%- endmacro %}
 
+{#- Post-hook of int_order_changes on PostgreSQL: planner statistics for the state tables (planner_statistics()
+    covers dbt's own tables only). -#}
+{% macro order_chain_statistics() -%}
+    {%- if target.type == 'postgres' -%}
+        analyze {{ order_chain_table('order_chain_state') }}, {{ order_chain_table('order_chain_files') }},
+            {{ order_chain_table('order_chain_built') }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Pre-hook of a chain model: drop the orders this night recomputes (all of them on a rebuild night). -#}
 {% macro order_chain_delete_changed() -%}
     {%- if is_incremental() -%}

@@ -9,6 +9,7 @@
     "{{ order_chain_record_files() }}",
     "{{ order_chain_clear('order_chain_state') }}",
     "{{ order_chain_record_state() }}",
+    "{{ order_chain_statistics() }}",
 ]) }}
 with night as (
 
