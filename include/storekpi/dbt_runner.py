@@ -65,16 +65,19 @@ def alert_rules() -> list[dict]:
     return list(project["vars"]["alert_rules"])
 
 
-def build(wh: Warehouse, run_date: date, *, work_dir: Path, unit_tests: bool = False) -> dict:
+def build(wh: Warehouse, run_date: date, *, work_dir: Path, unit_tests: bool = False,
+          data_tests: bool = True) -> dict:
     """`dbt build` for `run_date` into `wh` (marts into `wh.marts_schema`).
 
-    The caller must have closed its own DuckDB connection (single writer). Data tests always run; dbt unit tests
-    (formula checks on fixed fixtures, independent of the data) only with `unit_tests=True`, as CI does: they
+    The caller must have closed its own DuckDB connection (single writer). Data tests run unless
+    `data_tests=False` (tests that compare whole builds with each other, which need the models only); dbt unit
+    tests (formula checks on fixed fixtures, independent of the data) only with `unit_tests=True`, as CI does: they
     cannot change from one night to the next. Returns {"models": n, "tests": n, "seconds": s, "warnings": n};
     raises DbtBuildError listing the failing nodes.
     """
     started = time.monotonic()
-    extra = [] if unit_tests else ["--exclude-resource-type", "unit_test"]
+    excluded = [kind for kind, run in (("unit_test", unit_tests), ("test", data_tests)) if not run]
+    extra = [arg for kind in excluded for arg in ("--exclude-resource-type", kind)]
     result = _invoke("build", wh, run_date, Path(work_dir), extra=extra)
     nodes = result.result.results if result.result is not None else []
     failures = [r for r in nodes if _status(r) in ("error", "fail", "runtime error")]

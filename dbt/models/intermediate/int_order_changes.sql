@@ -26,45 +26,34 @@ new_files as (
 
 ),
 
-changed_orders as (
+raw_rows as (
 
-    select orders.store_id, orders.order_id
+    select
+        'orders' as dataset, orders.store_id, orders.order_id, orders.source_file, orders.batch_id,
+        orders.loaded_at, orders.export_date,
+        {%- for moment in ['paid_at', 'created_at', 'fulfilled_at'] %}
+        {{ 'or' if not loop.first }} cast(orders.{{ moment }} as date) > night.previous_run_date
+            and cast(orders.{{ moment }} as date) <= night.run_date
+        {%- endfor %} as may_count_now
     from {{ ref('stg_orders') }} as orders
     cross join night
-    where orders.export_date <= night.run_date
-      and (
-          orders.export_date > night.previous_run_date
-          or cast(orders.paid_at as date) > night.previous_run_date and cast(orders.paid_at as date) <= night.run_date
-          or cast(orders.created_at as date) > night.previous_run_date
-              and cast(orders.created_at as date) <= night.run_date
-          or cast(orders.fulfilled_at as date) > night.previous_run_date
-              and cast(orders.fulfilled_at as date) <= night.run_date
-          or exists (
-              select 1 from new_files
-              where new_files.dataset = 'orders' and new_files.source_file = orders.source_file
-                and new_files.batch_id = orders.batch_id and new_files.loaded_at = orders.loaded_at
-          )
-      )
-
-),
-
-changed_lines as (
-
-    select lines.store_id, lines.order_id
-    from {{ ref('stg_order_lines') }} as lines
-    cross join night
-    where lines.export_date <= night.run_date
-      and (
-          lines.export_date > night.previous_run_date
-          or exists (
-              select 1 from new_files
-              where new_files.dataset = 'order_lines' and new_files.source_file = lines.source_file
-                and new_files.batch_id = lines.batch_id and new_files.loaded_at = lines.loaded_at
-          )
-      )
+    union all
+    select
+        'order_lines', store_id, order_id, source_file, batch_id, loaded_at, export_date, false
+    from {{ ref('stg_order_lines') }}
 
 )
 
-select store_id, order_id from changed_orders
-union
-select store_id, order_id from changed_lines
+select distinct raw_rows.store_id, raw_rows.order_id
+from raw_rows
+cross join night
+where raw_rows.export_date <= night.run_date
+  and (
+      raw_rows.export_date > night.previous_run_date
+      or raw_rows.may_count_now
+      or exists (
+          select 1 from new_files
+          where new_files.dataset = raw_rows.dataset and new_files.source_file = raw_rows.source_file
+            and new_files.batch_id = raw_rows.batch_id and new_files.loaded_at = raw_rows.loaded_at
+      )
+  )
