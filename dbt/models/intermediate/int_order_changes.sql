@@ -1,7 +1,7 @@
--- The orders the incremental order chain recomputes tonight (empty on a rebuild night: then it recomputes all):
--- orders with a row from a raw file version the previous night did not read, with a row whose export date
--- became visible (previous D < export_date <= D), or with a time that may make it count as paid now (a paid,
--- created or fulfilled date in (previous D, D]). Every other order's raw rows visible on D are exactly those of
+-- The orders the incremental order chain recomputes tonight: on a rebuild night every order with a raw row
+-- visible on D; else orders with a row from a raw file version the previous night did not read, with a row
+-- whose export date became visible (previous D < export_date <= D), or with a time that may make it count as
+-- paid now (a paid, created or fulfilled date in (previous D, D]). Every other order's raw rows visible on D are exactly those of
 -- the previous night, so its rows in the chain are unchanged. After the build, this night is recorded as the
 -- state the next night compares with.
 {{ config(post_hook=[
@@ -14,7 +14,6 @@
 with night as (
 
     select * from {{ ref('int_order_chain_night') }}
-    where not rebuild_all
 
 ),
 
@@ -42,18 +41,25 @@ raw_rows as (
         'order_lines', store_id, order_id, source_file, batch_id, loaded_at, export_date, false
     from {{ ref('stg_order_lines') }}
 
+),
+
+visible as (
+
+    select raw_rows.*, night.rebuild_all, night.previous_run_date
+    from raw_rows
+    cross join night
+    where raw_rows.export_date <= night.run_date
+
 )
 
-select distinct raw_rows.store_id, raw_rows.order_id
-from raw_rows
-cross join night
-where raw_rows.export_date <= night.run_date
-  and (
-      raw_rows.export_date > night.previous_run_date
-      or raw_rows.may_count_now
-      or exists (
-          select 1 from new_files
-          where new_files.dataset = raw_rows.dataset and new_files.source_file = raw_rows.source_file
-            and new_files.batch_id = raw_rows.batch_id and new_files.loaded_at = raw_rows.loaded_at
-      )
-  )
+-- joins and plain filters, no OR of a semi join (a mark join over every raw row: seconds at 10 M lines)
+select store_id, order_id from visible
+where rebuild_all or export_date > previous_run_date or may_count_now
+union
+select visible.store_id, visible.order_id
+from visible
+inner join new_files
+    on visible.dataset = new_files.dataset
+    and visible.source_file = new_files.source_file
+    and visible.batch_id = new_files.batch_id
+    and visible.loaded_at = new_files.loaded_at
