@@ -9,3 +9,14 @@
         (select run_date from audit.dbt_run_date)
     {%- endif -%}
 {%- endmacro %}
+
+{#- A digest of the dbt project and dbt's version (storekpi.dbt_runner writes it beside D): incremental models
+    rebuild in full when it changes, since new SQL may give old rows other values. 'unversioned' where D is a
+    var (unit tests, docs, compile). -#}
+{% macro project_fingerprint() -%}
+    {%- if var("run_date", none) is not none -%}
+        'unversioned'
+    {%- else -%}
+        (select project_fingerprint from audit.dbt_run_date)
+    {%- endif -%}
+{%- endmacro %}

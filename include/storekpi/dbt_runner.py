@@ -66,17 +66,18 @@ def alert_rules() -> list[dict]:
 
 
 def build(wh: Warehouse, run_date: date, *, work_dir: Path, unit_tests: bool = False,
-          select: list[str] | None = None) -> dict:
+          data_tests: bool = True, select: list[str] | None = None) -> dict:
     """`dbt build` for `run_date` into `wh` (marts into `wh.marts_schema`).
 
-    The caller must have closed its own DuckDB connection (single writer). Data tests always run; dbt unit tests
-    (formula checks on fixed fixtures, independent of the data) only with `unit_tests=True`, as CI does: they
+    The caller must have closed its own DuckDB connection (single writer). Data tests run unless
+    `data_tests=False` (tests that compare whole builds with each other, which need the models only); dbt unit
+    tests (formula checks on fixed fixtures, independent of the data) only with `unit_tests=True`, as CI does: they
     cannot change from one night to the next. `select` builds only the named nodes (tests of one model's SQL).
-    Returns {"models": n, "tests": n, "seconds": s, "warnings": n};
-    raises DbtBuildError listing the failing nodes.
+    Returns {"models": n, "tests": n, "seconds": s, "warnings": n}; raises DbtBuildError listing the failing nodes.
     """
     started = time.monotonic()
-    extra = [] if unit_tests else ["--exclude-resource-type", "unit_test"]
+    excluded = [kind for kind, run in (("unit_test", unit_tests), ("test", data_tests)) if not run]
+    extra = [arg for kind in excluded for arg in ("--exclude-resource-type", kind)]
     if select:
         extra += ["--select", *select, "--indirect-selection", "cautious"]  # no tests of unbuilt models
     result = _invoke("build", wh, run_date, Path(work_dir), extra=extra)
@@ -181,9 +182,28 @@ def write_run_date(wh: Warehouse, run_date: date) -> None:
     schema_name = RUN_DATE_TABLE.split(".")[0]
     with wh.reopened() as con, con.transaction():  # the database dbt builds in: see profile()
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {RUN_DATE_TABLE} (run_date date not null)")
-        con.execute(f"DELETE FROM {RUN_DATE_TABLE}")
-        con.execute(f"INSERT INTO {RUN_DATE_TABLE} (run_date) VALUES (?)", [run_date])
+        con.execute(f"DROP TABLE IF EXISTS {RUN_DATE_TABLE}")  # older warehouses have no fingerprint column
+        con.execute(f"CREATE TABLE {RUN_DATE_TABLE} (run_date date not null, project_fingerprint varchar not null)")
+        con.execute(f"INSERT INTO {RUN_DATE_TABLE} (run_date, project_fingerprint) VALUES (?, ?)",
+                    [run_date, project_fingerprint()])
+
+
+def project_fingerprint() -> str:
+    """A digest of every file of the dbt project and of dbt's version (macros/run_date.sql project_fingerprint):
+    incremental models rebuild in full when it changes, since changed SQL may give rows already built other
+    values. dbt's own checksum covers a model's file only, not the macros and seeds it uses."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"dbt-core {version('dbt-core')}".encode())
+    root = project_dir()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not _outside_project(p.relative_to(root))):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _outside_project(relative: Path) -> bool:
+    """dbt's own output folders and logs inside the project folder, which change without changing the project."""
+    return relative.parts[0] in ("target", "logs", "dbt_packages") or relative.name.startswith(".")
 
 
 def refresh_statistics(wh: Warehouse) -> None:

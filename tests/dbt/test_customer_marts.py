@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dbt_rawdata import RUN_DATE as D
-from test_postgres_parity import fetch, normalised
+from table_frames import fetch, normalised
 from tests.customer_reference import LTV_KEYS, SEGMENT_KEYS, expected_customer_ltv, expected_customer_segments
 from tests.kpi_reference import assert_frames_equal, order_facts
 

@@ -38,10 +38,13 @@ def _same(a, b) -> bool:
     return a == b
 
 
+PLANNING = ("int_order_chain_night", "int_order_changes")  # what the night did (incremental after a build), not data
+
+
 def _tables(wh: Warehouse) -> dict[str, list[tuple]]:
     names = wh.query("select table_schema, table_name from information_schema.tables "
                      "where table_schema in ('intermediate', 'marts') order by 1, 2")
-    return {f"{s}.{t}": wh.query(f"select * from {s}.{t} order by all") for s, t in names}
+    return {f"{s}.{t}": wh.query(f"select * from {s}.{t} order by all") for s, t in names if t not in PLANNING}
 
 
 def test_a_build_reusing_the_parse_of_another_night_gives_the_same_tables(duckdb_build, tmp_path, monkeypatch):

@@ -41,7 +41,7 @@ def _load(target: Target, path=None) -> None:
 
 def _latest_total(target: Target, work, path=None) -> Decimal:
     dbt_runner.build(Warehouse(target, path=path), RUN_DATE, work_dir=work,
-                     select=["stg_stores", "stg_orders", "int_orders_latest"])
+                     select=["+int_orders_latest"])
     with Warehouse(target, path=path) as wh:
         [(total,)] = wh.query("select total from intermediate.int_orders_latest where order_id = 'TIE-1'")
     return Decimal(str(total))

@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 from ingest_support import Landing, run
 
-from storekpi.adapters import batched, canonical
+from storekpi.adapters import canonical
 from storekpi.warehouse import Target, Warehouse
 
 HEADER = ("Reporting starts,Reporting ends,Campaign name,Campaign delivery,Amount spent (USD),Impressions,"
           "Link clicks,Purchases,Purchases conversion value\n")
-ROWS = 15_000  # above batched.BATCH_FILE_BYTES: never a batch candidate
+ROWS = 15_000  # above canonical.UNCHECKED_MIN_BYTES, and alone in its night: read on its own
 FIRST = date(2026, 10, 1)
 
 
@@ -31,7 +31,7 @@ def _report(lines: dict[int, str] | None = None) -> str:
     for i, text in (lines or {}).items():
         body[i] = text
     text = HEADER + "".join(body)
-    assert len(text.encode()) > batched.BATCH_FILE_BYTES
+    assert len(text.encode()) > canonical.UNCHECKED_MIN_BYTES
     return text
 
 

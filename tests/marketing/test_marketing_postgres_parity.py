@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import pytest
 
 from storekpi import config as store_config
@@ -12,7 +11,7 @@ from storekpi import dbt_runner, landing as landing_mod, pipeline
 from storekpi.generate import generate
 from storekpi.ingest import ingest
 from storekpi.warehouse import Target, Warehouse
-from tests.dbt.test_postgres_parity import fetch, normalised
+from tests.dbt.table_frames import assert_same_rows, fetch, normalised
 from tests.pg import temp_database
 
 pytestmark = pytest.mark.postgres
@@ -57,14 +56,7 @@ def test_marketing_marts_equal_on_both_backends(builds, mart):
                       keys)
     right = normalised(fetch(pg, pg.marts_schema, mart).fillna({"source_detail": ""} if "source_detail" in keys
                                                                 else {}), keys)
-    assert list(left.columns) == list(right.columns)
-    assert len(left) == len(right) > 0
-    for column in left.columns:
-        a, b = left[column], right[column]
-        if a.dtype == "float64":
-            assert np.allclose(a.to_numpy(), b.astype("float64").to_numpy(), rtol=1e-12, atol=1e-12,
-                               equal_nan=True), (mart, column)
-        else:
-            assert a.tolist() == b.tolist(), (mart, column)
+    assert len(left) > 0
+    assert_same_rows(left, right, mart)
     if mart == "kpi_alerts":
         assert (left["rule"] == "roas_below_target").any()

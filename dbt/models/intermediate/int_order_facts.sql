@@ -1,3 +1,4 @@
+{{ order_chain_incremental() }}
 -- Canonical order facts (kpis.md "Order facts"): one row per order paid on or before D, on its store-local
 -- paid date. Unpaid orders never count; a later cancellation shows up as a refund.
 --
@@ -33,6 +34,7 @@ latest as (
     from {{ ref('int_orders_latest') }} as latest
     inner join stores
         on latest.store_id = stores.store_id
+    where true{{ order_chain_only_changed('latest') }}
 
 ),
 
@@ -67,7 +69,8 @@ line_totals as (
         sum(case when is_tip then {{ wide_decimal('unit_price') }} * quantity end) as tips,
         sum(case when not coalesce(is_tip, false) then quantity end) as units,
         count(case when not coalesce(is_tip, false) then 1 end) as lines
-    from {{ ref('int_order_lines_latest') }}
+    from {{ ref('int_order_lines_latest') }} as lines
+    where true{{ order_chain_only_changed('lines') }}
     group by store_id, order_id
 
 ),

@@ -1,11 +1,12 @@
+{{ order_chain_incremental() }}
 -- The lines of every order as the latest export that lists them says. An order's lines are taken as one set
 -- from a single file (never mixed across exports); on Taobao lines come from the line report, a different file
 -- from the order report, so the set is chosen independently of the order row. A Shopify tip (a line named Tip,
 -- without SKU) is flagged: it is not merchandise (kpis.md "Order facts").
 with lines as (
 
-    select * from {{ ref('stg_order_lines') }}
-    where export_date <= {{ run_date() }}
+    select * from {{ ref('stg_order_lines') }} as lines
+    where export_date <= {{ run_date() }}{{ order_chain_only_changed('lines') }}
 
 ),
 

@@ -1,9 +1,10 @@
+{{ order_chain_incremental() }}
 -- The newest version of every order known on D: exports dated after D are ignored so a rerun of an old date
 -- reproduces it; among the rest the latest export wins (ties: the source file that sorts last).
 with orders as (
 
-    select * from {{ ref('stg_orders') }}
-    where export_date <= {{ run_date() }}
+    select * from {{ ref('stg_orders') }} as orders
+    where export_date <= {{ run_date() }}{{ order_chain_only_changed('orders') }}
 
 ),
 

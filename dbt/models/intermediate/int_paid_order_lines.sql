@@ -1,14 +1,17 @@
+{{ order_chain_incremental() }}
 -- Lines of the orders that count (paid on or before D), with their order's paid date and money, so line-level
 -- marts (SKU demand, discount checks) never re-derive which orders count. Tips are not merchandise: left out.
 with lines as (
 
-    select * from {{ ref('int_order_lines_latest') }}
+    select * from {{ ref('int_order_lines_latest') }} as lines
+    where true{{ order_chain_only_changed('lines') }}
 
 ),
 
 orders as (
 
-    select * from {{ ref('int_order_facts') }}
+    select * from {{ ref('int_order_facts') }} as facts
+    where true{{ order_chain_only_changed('facts') }}
 
 ),
 
