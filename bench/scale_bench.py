@@ -182,7 +182,7 @@ def _causes(wall: float, peak: float, night: dict, steps: dict, rss: dict, nodes
         slow = sorted(night.get("dbt_models", {}), key=night["dbt_models"].get, reverse=True)[:3]
         out.append(f"**Why the night D+1 takes {night['seconds']:,.1f} s (target {NIGHT_MAX_SECONDS}):** "
                    + ", ".join(f"`{s}` {ts[s]:.1f} s" for s in top)
-                   + (". dbt rebuilds every table from all history; slowest: "
+                   + (". Only the order chain is incremental; every other table is rebuilt from all history. Slowest: "
                       + ", ".join(f"`{k.split('.')[-1]}` {night['dbt_models'][k]:.1f} s" for k in slow)
                       if slow else "") + ".")
     return "\n\n".join(out) or "Every target of this section is met."
