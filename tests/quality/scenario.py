@@ -116,6 +116,9 @@ def empty(wh: Warehouse, config: config_module.StoreConfig | None = None) -> Non
         cols = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns.items())
         wh.execute(f"CREATE TABLE {wh.marts_schema}.{table} ({cols})")
     _write_store_config(wh, config, D.year, D.year)
+    wh.execute("CREATE SCHEMA IF NOT EXISTS intermediate")
+    for name, columns in ORDER_CHAIN_STATE.items():  # what the chain's planning models read (their pre-hooks make it)
+        wh.execute(f"CREATE TABLE IF NOT EXISTS intermediate.{name} ({columns})")
     for schema, name, sql in _compiled_models(wh):
         wh.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         wh.execute(f'CREATE VIEW {schema}."{name}" AS {sql}')
@@ -123,6 +126,13 @@ def empty(wh: Warehouse, config: config_module.StoreConfig | None = None) -> Non
 
 # The models the gates read, with everything upstream of them (staging and intermediate, not the marts).
 GATE_MODELS = "+int_order_facts +int_orders_latest +int_store_days +int_daily_traffic"
+# The order chain's state tables as macros/order_chain.sql `order_chain_create_state` makes them: empty, so the
+# compiled chain models read as a first night (every order listed, nothing built before).
+ORDER_CHAIN_STATE = {
+    "order_chain_state": "run_date date, fingerprint varchar, stores_digest varchar, token varchar",
+    "order_chain_files": "dataset varchar, source_file varchar, batch_id varchar, loaded_at timestamp",
+    "order_chain_built": "model varchar, token varchar",
+}
 _COMPILED: dict[str, list[tuple[str, str, str]]] = {}
 
 
